@@ -1,0 +1,68 @@
+//! Aggregates: the state a stream of events folds into, and the traits a user implements
+//! for it ([`Apply`] per event, [`Handle`] per command).
+
+use serde_json::Value;
+
+use crate::error::ValidationError;
+use crate::event::EventEnum;
+
+/// An event-sourced aggregate. Implemented by `#[derive(Aggregate)]`.
+///
+/// The derive generates the event enum, `apply` as a `match` that calls the matching
+/// [`Apply`] impl, the snapshot settings, and a fingerprint of the state's fields so that
+/// a snapshot taken before the state changed shape is ignored.
+pub trait Aggregate: Default + Send + Sync + 'static {
+    /// The aggregate type name streams are stored under.
+    const TYPE: &'static str;
+    /// Take a snapshot every this many events; 0 means never.
+    const SNAPSHOT_EVERY: u64;
+    /// The version of the state's shape: a fingerprint of its fields and their types, or
+    /// the explicit `snapshot_version`. Snapshots with another value are ignored.
+    const STATE_VERSION: u64;
+
+    /// Every event this aggregate records, as one enum.
+    type Event: EventEnum + Clone + std::fmt::Debug;
+
+    /// Folds one event into the state.
+    fn apply(&mut self, event: &Self::Event);
+
+    /// The state as a snapshot payload. Only called when `SNAPSHOT_EVERY > 0`.
+    fn to_snapshot(&self) -> Result<Value, serde_json::Error>;
+
+    /// The state back from a snapshot payload.
+    fn from_snapshot(state: Value) -> Result<Self, serde_json::Error>;
+}
+
+/// How an aggregate changes when event `E` is applied. One impl per listed event.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` lists `{E}` in `events(...)` but does not apply it",
+    label = "no `Apply<{E}>` impl for `{Self}`",
+    note = "add `impl Apply<{E}> for {Self} {{ fn apply(&mut self, event: &{E}) {{ /* change the state */ }} }}`"
+)]
+pub trait Apply<E> {
+    /// Changes the state to reflect `event`. Applying never fails: an event is a fact.
+    fn apply(&mut self, event: &E);
+}
+
+/// How an aggregate decides on command `C`: validate it, then turn it into events or
+/// reject it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not handle the command `{C}`",
+    label = "no `Handle<{C}>` impl for `{Self}`",
+    note = "add `impl Handle<{C}> for {Self} {{ type Error = …; fn handle(&self, command: &{C}) -> Result<Vec<Self::Event>, Self::Error> {{ … }} }}`"
+)]
+pub trait Handle<C>: Aggregate {
+    /// The aggregate's own error for a rejected command.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Checks the command on its own, before the aggregate is loaded. The default accepts
+    /// every command.
+    fn validate(command: &C) -> Result<(), ValidationError> {
+        let _ = command;
+        Ok(())
+    }
+
+    /// Decides: the events to record, or the reason to refuse. It only reads the state;
+    /// the events change it once they are stored.
+    fn handle(&self, command: &C) -> Result<Vec<Self::Event>, Self::Error>;
+}

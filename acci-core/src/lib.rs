@@ -1,0 +1,80 @@
+#![doc = include_str!("../../README.md")]
+#![warn(missing_docs)]
+
+mod aggregate;
+mod error;
+mod event;
+mod ids;
+mod metadata;
+mod repository;
+mod store;
+pub mod testing;
+
+pub use aggregate::{Aggregate, Apply, Handle};
+pub use error::{CommandError, ConcurrencyConflict, DecodeError, DecodeFailure, StoreError, ValidationError};
+pub use event::{Event, EventEnum, NewEvent, Recorded, StoredEvent};
+pub use ids::{
+    AggregateId, CommandId, EventId, MAX_AGGREGATE_ID_BYTES, MAX_TENANT_ID_BYTES, MAX_TYPE_NAME_BYTES,
+    StreamId, TenantId, validate_type_name,
+};
+pub use metadata::Metadata;
+pub use repository::{Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy};
+pub use store::{
+    AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, InMemoryEventStore, LogBatch,
+    LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, ReadAll, Snapshot, TenantScope, validate_new_events,
+    validate_read,
+};
+
+#[cfg(feature = "derive")]
+#[doc = include_str!("docs/event.md")]
+pub use acci_macros::event;
+
+#[cfg(feature = "derive")]
+#[doc = include_str!("docs/aggregate.md")]
+pub use acci_macros::Aggregate;
+
+/// Everything a module of domain code needs: `use acci_core::prelude::*;`.
+pub mod prelude {
+    #[cfg(feature = "derive")]
+    pub use crate::{Aggregate, event};
+    pub use crate::{
+        AggregateId, Apply, Command, CommandError, CommandId, Event, EventEnum, EventStore, ExpectedVersion,
+        Handle, InMemoryEventStore, Metadata, Recorded, Repository, RetryPolicy, TenantId, ValidationError,
+    };
+}
+
+/// What the generated code names. Not part of the API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use serde_json;
+
+    pub use crate::event::{decode_current, unsupported_version};
+
+    /// Whether two strings are equal, at compile time: the generated checks use it to
+    /// find two events of one aggregate stored under the same name.
+    pub const fn str_eq(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// The decode error for a failed JSON-level upcast.
+    pub fn upcast_failed<E: crate::Event>(found: u32, error: impl core::fmt::Display) -> crate::DecodeError {
+        crate::DecodeError::new(E::EVENT_TYPE, found, crate::DecodeFailure::Upcast(error.to_string()))
+    }
+
+    /// Compile-time assertion helpers; each names the trait the user must implement.
+    pub const fn assert_event<E: crate::Event>() {}
+    /// Fails to compile, with the `Apply` diagnostic, when `A` does not apply `E`.
+    pub const fn assert_apply<A: crate::Apply<E>, E>() {}
+}

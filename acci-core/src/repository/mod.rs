@@ -1,0 +1,375 @@
+//! The command path: load an aggregate, let it decide, append what it decided.
+
+mod retry;
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+pub use retry::RetryPolicy;
+
+use crate::aggregate::{Aggregate, Handle};
+use crate::error::{CommandError, DecodeError, StoreError, ValidationError};
+use crate::event::NewEvent;
+use crate::ids::{AggregateId, CommandId, StreamId, TenantId};
+use crate::metadata::Metadata;
+use crate::store::{AppendOutcome, CommandRecord, EventStore, ExpectedVersion, LogPosition, Snapshot};
+
+/// A command for one aggregate instance, with the id that makes it idempotent.
+#[derive(Debug, Clone)]
+pub struct Command<C> {
+    /// The tenant the aggregate belongs to.
+    pub tenant: TenantId,
+    /// The aggregate instance the command is for.
+    pub aggregate_id: AggregateId,
+    /// Set it to have a repeated command applied once; see [`Repository::execute`].
+    pub command_id: Option<CommandId>,
+    /// Stored with every event the command records. The command id becomes the causation
+    /// id unless one is set.
+    pub metadata: Metadata,
+    /// The command itself.
+    pub payload: C,
+}
+
+impl<C> Command<C> {
+    /// A command for `aggregate_id` of `tenant`, with no command id and empty metadata.
+    pub fn new(tenant: TenantId, aggregate_id: AggregateId, payload: C) -> Self {
+        Self { tenant, aggregate_id, command_id: None, metadata: Metadata::default(), payload }
+    }
+
+    /// Sets the command id.
+    pub fn with_id(mut self, command_id: CommandId) -> Self {
+        self.command_id = Some(command_id);
+        self
+    }
+
+    /// Sets the metadata.
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+}
+
+/// An aggregate as loaded from its stream.
+#[derive(Debug, Clone)]
+pub struct Loaded<A> {
+    /// The state after every stored event.
+    pub state: A,
+    /// The stream's version: the sequence number of its last event, 0 if it has none.
+    pub version: u64,
+    /// The version of the snapshot the load started from, if one was usable.
+    pub snapshot_version: Option<u64>,
+    /// How many events were applied on top of the snapshot (or of the default state).
+    pub events_applied: usize,
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome<A: Aggregate> {
+    /// The stream the command went to.
+    pub stream: StreamId,
+    /// The events it recorded (for a repeated command: the ones the first run recorded).
+    pub events: Vec<A::Event>,
+    /// The stream's version right after the command's events.
+    pub version: u64,
+    /// The log position of its last event; `None` when it recorded nothing.
+    pub position: Option<LogPosition>,
+    /// Whether the command id had been applied before, so this is the first outcome.
+    pub duplicate: bool,
+    /// How many attempts it took (more than 1 after concurrency conflicts).
+    pub attempts: u32,
+    /// The version of the snapshot this command wrote, if it crossed `snapshot_every`.
+    pub snapshot_taken: Option<u64>,
+}
+
+/// Loading failed: the store failed, or a stored event did not decode.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A stored event could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The event store failed.
+    #[error(transparent)]
+    Persistence(#[from] StoreError),
+}
+
+impl<E> From<LoadError> for CommandError<E> {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::Decode(e) => CommandError::Decode(e),
+            LoadError::Persistence(e) => e.into(),
+        }
+    }
+}
+
+/// Runs commands against one aggregate type in one [`EventStore`].
+///
+/// For each command: validate it, return the first outcome if its command id was applied
+/// before, load the newest usable snapshot plus the events after it, let the aggregate
+/// decide, and append the events expecting the version it loaded. On a concurrency
+/// conflict it loads only the events it missed and decides again, under the
+/// [`RetryPolicy`]. Every `snapshot_every` events it stores a snapshot.
+///
+/// ```
+/// # use acci_core::prelude::*;
+/// # #[event] pub struct Opened {}
+/// # #[derive(Aggregate, Default, serde::Serialize, serde::Deserialize)]
+/// # #[aggregate(events(Opened))]
+/// # pub struct Account { open: bool }
+/// # impl Apply<Opened> for Account { fn apply(&mut self, _: &Opened) { self.open = true; } }
+/// # #[derive(Debug, thiserror::Error)] #[error("already open")] pub struct AlreadyOpen;
+/// # pub struct Open;
+/// # impl Handle<Open> for Account {
+/// #     type Error = AlreadyOpen;
+/// #     fn handle(&self, _: &Open) -> Result<Vec<AccountEvent>, AlreadyOpen> {
+/// #         if self.open { Err(AlreadyOpen) } else { Ok(vec![Opened {}.into()]) }
+/// #     }
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let store = std::sync::Arc::new(InMemoryEventStore::new());
+/// let accounts = Repository::<Account, _>::new(store);
+/// let tenant = TenantId::new("acme").unwrap();
+/// let id = AggregateId::new("acc-1").unwrap();
+///
+/// let outcome = accounts.execute(Command::new(tenant.clone(), id.clone(), Open)).await.unwrap();
+/// assert_eq!(outcome.version, 1);
+/// let again = accounts.execute(Command::new(tenant, id, Open)).await.unwrap_err();
+/// assert!(again.domain().is_some());
+/// # });
+/// ```
+pub struct Repository<A, S: ?Sized = dyn EventStore> {
+    store: Arc<S>,
+    retry: RetryPolicy,
+    aggregate: PhantomData<fn() -> A>,
+}
+
+impl<A, S: ?Sized> Clone for Repository<A, S> {
+    fn clone(&self) -> Self {
+        Self { store: Arc::clone(&self.store), retry: self.retry, aggregate: PhantomData }
+    }
+}
+
+impl<A, S: ?Sized> std::fmt::Debug for Repository<A, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("aggregate", &std::any::type_name::<A>())
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
+    /// A repository over `store` with the default [`RetryPolicy`].
+    pub fn new(store: Arc<S>) -> Self {
+        Self { store, retry: RetryPolicy::default(), aggregate: PhantomData }
+    }
+
+    /// Uses `retry` for concurrency conflicts.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    /// The stream of `aggregate_id` of `tenant`.
+    pub fn stream(&self, tenant: &TenantId, aggregate_id: &AggregateId) -> Result<StreamId, ValidationError> {
+        StreamId::new(tenant.clone(), A::TYPE, aggregate_id.clone())
+    }
+
+    /// Loads the aggregate: the newest snapshot whose state version matches
+    /// [`Aggregate::STATE_VERSION`] and that decodes, then every event after it. A
+    /// snapshot that does not fit is ignored and the stream replayed from the start.
+    pub async fn load(&self, tenant: &TenantId, aggregate_id: &AggregateId) -> Result<Loaded<A>, LoadError> {
+        let stream = self.stream(tenant, aggregate_id).map_err(StoreError::from)?;
+        self.load_stream(&stream).await
+    }
+
+    async fn load_stream(&self, stream: &StreamId) -> Result<Loaded<A>, LoadError> {
+        let mut loaded = match self.usable_snapshot(stream).await? {
+            Some((state, version)) => {
+                Loaded { state, version, snapshot_version: Some(version), events_applied: 0 }
+            }
+            None => Loaded { state: A::default(), version: 0, snapshot_version: None, events_applied: 0 },
+        };
+        self.catch_up(stream, &mut loaded).await?;
+        Ok(loaded)
+    }
+
+    async fn usable_snapshot(&self, stream: &StreamId) -> Result<Option<(A, u64)>, StoreError> {
+        if A::SNAPSHOT_EVERY == 0 {
+            return Ok(None);
+        }
+        let Some(snapshot) = self.store.load_snapshot(stream).await? else { return Ok(None) };
+        if snapshot.state_version != A::STATE_VERSION {
+            tracing::debug!(%stream, found = snapshot.state_version, expected = A::STATE_VERSION,
+                "ignoring a snapshot taken before the state changed shape");
+            return Ok(None);
+        }
+        match A::from_snapshot(snapshot.state) {
+            Ok(state) => Ok(Some((state, snapshot.version))),
+            Err(error) => {
+                tracing::warn!(%stream, %error, "ignoring a snapshot that does not decode");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Applies the events stored after `loaded.version`: after a conflict, only what was
+    /// missed is read.
+    async fn catch_up(&self, stream: &StreamId, loaded: &mut Loaded<A>) -> Result<(), LoadError> {
+        for stored in self.store.load(stream, loaded.version + 1).await? {
+            let recorded = stored.decode::<A::Event>()?;
+            loaded.state.apply(&recorded.data);
+            loaded.version = recorded.sequence;
+            loaded.events_applied += 1;
+        }
+        Ok(())
+    }
+
+    /// Runs `command`: see the type's documentation for the steps.
+    ///
+    /// With a command id, a command that was applied before is not run again: the answer
+    /// is the first run's events and version, with `duplicate` set. A command whose
+    /// decision is "no events" records nothing, so its id is not kept.
+    pub async fn execute<C>(
+        &self,
+        command: Command<C>,
+    ) -> Result<CommandOutcome<A>, CommandError<<A as Handle<C>>::Error>>
+    where
+        A: Handle<C>,
+        C: Sync,
+    {
+        <A as Handle<C>>::validate(&command.payload)?;
+        let stream = self.stream(&command.tenant, &command.aggregate_id)?;
+        if let Some(command_id) = command.command_id {
+            if let Some(record) = self.store.find_command(&command.tenant, command_id).await? {
+                return self.first_outcome(&stream, record).await;
+            }
+        }
+
+        let mut metadata = command.metadata.clone();
+        if let (None, Some(id)) = (metadata.causation_id, command.command_id) {
+            metadata.causation_id = Some(id.as_uuid());
+        }
+
+        let mut loaded = self.load_stream(&stream).await?;
+        let mut attempt = 1;
+        loop {
+            let events = loaded.state.handle(&command.payload).map_err(CommandError::Domain)?;
+            if events.is_empty() {
+                return Ok(CommandOutcome {
+                    stream,
+                    events,
+                    version: loaded.version,
+                    position: None,
+                    duplicate: false,
+                    attempts: attempt,
+                    snapshot_taken: None,
+                });
+            }
+            let new_events = events
+                .iter()
+                .map(|e| NewEvent::from_enum(e, metadata.clone()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    CommandError::Persistence(StoreError::Backend {
+                        message: format!("an event of `{}` did not serialize: {e}", A::TYPE),
+                        retryable: false,
+                        source: Some(Box::new(e)),
+                    })
+                })?;
+            let expected = ExpectedVersion::Exactly(loaded.version);
+            match self.store.append(&stream, expected, new_events, command.command_id).await {
+                Ok(AppendOutcome::Appended(appended)) => {
+                    let before = loaded.version;
+                    for event in &events {
+                        loaded.state.apply(event);
+                    }
+                    loaded.version = appended.last_sequence;
+                    let snapshot_taken = self.maybe_snapshot(&stream, &loaded.state, before, loaded.version).await;
+                    return Ok(CommandOutcome {
+                        stream,
+                        events,
+                        version: appended.last_sequence,
+                        position: Some(appended.last_position),
+                        duplicate: false,
+                        attempts: attempt,
+                        snapshot_taken,
+                    });
+                }
+                Ok(AppendOutcome::AlreadyApplied(record)) => {
+                    return self.first_outcome(&stream, record).await;
+                }
+                Err(StoreError::Conflict(conflict)) => {
+                    if attempt >= self.retry.max_attempts {
+                        return Err(CommandError::Concurrency { conflict, attempts: attempt });
+                    }
+                    attempt += 1;
+                    let delay = self.retry.delay_before(attempt);
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    self.catch_up(&stream, &mut loaded).await?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    /// The answer to a repeated command: the events its first run recorded.
+    async fn first_outcome<E>(
+        &self,
+        stream: &StreamId,
+        record: CommandRecord,
+    ) -> Result<CommandOutcome<A>, CommandError<E>> {
+        if record.stream != *stream {
+            return Err(CommandError::Validation(ValidationError::new(
+                "command id",
+                format!("{} was already used for stream {}, not {stream}", record.command_id, record.stream),
+            )));
+        }
+        let stored = self.store.load_range(stream, record.first_sequence, record.last_sequence).await?;
+        let events = stored
+            .into_iter()
+            .map(|e| e.decode::<A::Event>().map(|r| r.data))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CommandOutcome {
+            stream: stream.clone(),
+            events,
+            version: record.last_sequence,
+            position: Some(record.last_position),
+            duplicate: true,
+            attempts: 1,
+            snapshot_taken: None,
+        })
+    }
+
+    /// Stores a snapshot when the append crossed a multiple of `snapshot_every`. A failure
+    /// is logged, not returned: the events are stored, and the next load replays them.
+    async fn maybe_snapshot(&self, stream: &StreamId, state: &A, before: u64, after: u64) -> Option<u64> {
+        let every = A::SNAPSHOT_EVERY;
+        if every == 0 || before / every == after / every {
+            return None;
+        }
+        let state = match state.to_snapshot() {
+            Ok(state) => state,
+            Err(error) => {
+                tracing::warn!(%stream, %error, "snapshot state did not serialize; no snapshot taken");
+                return None;
+            }
+        };
+        let snapshot = Snapshot { version: after, state_version: A::STATE_VERSION, state, taken_at: Utc::now() };
+        match self.store.save_snapshot(stream, snapshot).await {
+            Ok(()) => Some(after),
+            Err(error) => {
+                tracing::warn!(%stream, %error, "saving a snapshot failed; the next load replays the events");
+                None
+            }
+        }
+    }
+}

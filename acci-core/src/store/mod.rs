@@ -1,0 +1,258 @@
+//! The [`EventStore`] trait every storage backend implements, and the values it speaks in.
+//!
+//! The semantics are the contract the conformance suite in the `acci-tests` package pins
+//! down; [`InMemoryEventStore`] and the PostgreSQL store both pass it.
+
+mod memory;
+mod validate;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use memory::InMemoryEventStore;
+pub use validate::{MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, validate_new_events, validate_read};
+
+use crate::error::StoreError;
+use crate::event::{NewEvent, StoredEvent};
+use crate::ids::{CommandId, StreamId, TenantId};
+
+/// What the caller believes the stream's version is when it appends.
+///
+/// A stream's version is the sequence number of its last event; a stream that does not
+/// exist is at version 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExpectedVersion {
+    /// Append whatever the version is.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be at exactly this version (0 means it must not exist).
+    Exactly(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream at `actual` satisfies this expectation.
+    pub fn matches(self, actual: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exactly(v) => actual == v,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any version"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::Exactly(v) => write!(f, "version {v}"),
+        }
+    }
+}
+
+/// A place in the global log, and the token a reader resumes from.
+///
+/// Ordered by `commit`, then `position`. `commit` orders the writing transactions in the
+/// order they became visible (PostgreSQL: the transaction id; in memory: a commit
+/// counter); `position` is the event's unique global number. A reader that has passed a
+/// `LogPosition` never later finds a committed event before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LogPosition {
+    /// The writing transaction's place in commit order.
+    pub commit: u64,
+    /// The event's global number, unique across the store.
+    pub position: u64,
+}
+
+impl LogPosition {
+    /// Before the first event: read from here to read everything.
+    pub const START: LogPosition = LogPosition { commit: 0, position: 0 };
+}
+
+impl fmt::Display for LogPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.commit, self.position)
+    }
+}
+
+/// What a successful append stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The sequence number of the first event appended.
+    pub first_sequence: u64,
+    /// The sequence number of the last event appended: the stream's new version.
+    pub last_sequence: u64,
+    /// The log position of the last event appended (wait for it to read your writes).
+    pub last_position: LogPosition,
+}
+
+/// A command that was applied, as the store recorded it with its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    /// The command's id.
+    pub command_id: CommandId,
+    /// The stream its events went to.
+    pub stream: StreamId,
+    /// The sequence number of its first event.
+    pub first_sequence: u64,
+    /// The sequence number of its last event.
+    pub last_sequence: u64,
+    /// The log position of its last event.
+    pub last_position: LogPosition,
+}
+
+/// The result of [`EventStore::append`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The events were stored.
+    Appended(Appended),
+    /// The command id was recorded before: nothing was stored, and this is what the
+    /// first time stored.
+    AlreadyApplied(CommandRecord),
+}
+
+/// Which tenants a global-log read covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantScope {
+    /// Only this tenant's events.
+    Tenant(TenantId),
+    /// Every tenant's events: for projections that span tenants. Say so explicitly.
+    AllTenants,
+}
+
+impl TenantScope {
+    /// Whether an event of `tenant` is in scope.
+    pub fn includes(&self, tenant: &TenantId) -> bool {
+        match self {
+            TenantScope::Tenant(t) => t == tenant,
+            TenantScope::AllTenants => true,
+        }
+    }
+}
+
+/// A request for the next batch of the global log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadAll {
+    /// Which tenants to read.
+    pub scope: TenantScope,
+    /// Read the events strictly after this position.
+    pub after: LogPosition,
+    /// At most this many events, 1 to [`MAX_READ_BATCH`].
+    pub limit: usize,
+    /// Only events stored under these type names; `None` reads every type.
+    pub event_types: Option<Vec<String>>,
+}
+
+impl ReadAll {
+    /// Reads `scope` from the start, 1,000 events a batch, every type.
+    pub fn new(scope: TenantScope) -> Self {
+        Self { scope, after: LogPosition::START, limit: 1_000, event_types: None }
+    }
+
+    /// Starts after `position`.
+    pub fn after(mut self, position: LogPosition) -> Self {
+        self.after = position;
+        self
+    }
+
+    /// Reads at most `limit` events.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Reads only these event types.
+    pub fn event_types<I, T>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.event_types = Some(types.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+/// One batch of the global log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogBatch {
+    /// The events, in log order.
+    pub events: Vec<StoredEvent>,
+    /// Where to resume: the position of the last event returned, or the request's `after`
+    /// when none was.
+    pub next: LogPosition,
+}
+
+/// A snapshot of an aggregate's state at one version of its stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The stream version the state includes.
+    pub version: u64,
+    /// The aggregate's [`STATE_VERSION`](crate::Aggregate::STATE_VERSION) when taken.
+    pub state_version: u64,
+    /// The state.
+    pub state: Value,
+    /// When it was taken.
+    pub taken_at: DateTime<Utc>,
+}
+
+/// An event store: streams of events with optimistic concurrency, a global log, snapshots
+/// and a record of applied commands. Every call is scoped to one tenant.
+///
+/// Appends are atomic: all events of a call are stored, or none.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends `events` to `stream` if its version matches `expected`.
+    ///
+    /// With a `command_id`, the command is recorded with the events in the same atomic
+    /// step; if that id was recorded before for the tenant, nothing is stored and the
+    /// earlier record comes back as [`AppendOutcome::AlreadyApplied`].
+    ///
+    /// Errors: [`StoreError::Validation`] for an empty or malformed list,
+    /// [`StoreError::Conflict`] when the version does not match,
+    /// [`StoreError::DuplicateEventId`] when an event id is taken.
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Option<CommandId>,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// Loads the events of `stream` with a sequence number of `from_sequence` or more, in
+    /// order. A stream that does not exist has no events.
+    async fn load(&self, stream: &StreamId, from_sequence: u64) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Loads the events of `stream` from `first` to `last`, both included.
+    async fn load_range(
+        &self,
+        stream: &StreamId,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut events = self.load(stream, first).await?;
+        events.retain(|e| e.sequence <= last);
+        Ok(events)
+    }
+
+    /// Reads the next batch of the global log.
+    async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError>;
+
+    /// Stores a snapshot of `stream`. The store keeps the newest per stream: an older one
+    /// than it has is ignored. A snapshot past the stream's version is rejected.
+    async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// The newest snapshot of `stream`, if any.
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError>;
+
+    /// The record of command `command_id` of `tenant`, if it was applied.
+    async fn find_command(
+        &self,
+        tenant: &TenantId,
+        command_id: CommandId,
+    ) -> Result<Option<CommandRecord>, StoreError>;
+}

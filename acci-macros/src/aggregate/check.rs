@@ -1,0 +1,120 @@
+//! The rules `#[derive(Aggregate)]` enforces, and the checked model expansion works from.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+
+use super::fingerprint::state_fingerprint;
+use super::parse::AggregateArgs;
+use crate::common::{Ctxt, default_runtime};
+
+/// One event of `events(...)` and the enum variant it becomes.
+pub(crate) struct ListedEvent {
+    pub(crate) path: syn::Path,
+    pub(crate) variant: syn::Ident,
+}
+
+/// Everything expansion needs, checked.
+pub(crate) struct Model {
+    pub(crate) rt: TokenStream,
+    pub(crate) type_name: String,
+    pub(crate) enum_ident: syn::Ident,
+    pub(crate) events: Vec<ListedEvent>,
+    pub(crate) snapshot_every: u64,
+    /// The span of `snapshot_every`, for the errors of a state that cannot be serialized.
+    pub(crate) snapshot_span: Option<proc_macro2::Span>,
+    pub(crate) state_version: u64,
+}
+
+/// Checks the type and its `#[aggregate]` keys. Returns a model whenever code can be
+/// generated at all (every usable event kept), so that an error in the attribute does not
+/// also break every `impl Handle` that names the event enum.
+pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) -> Option<Model> {
+    let ident = &input.ident;
+    if let syn::Data::Union(data) = &input.data {
+        cx.error_at(
+            data.union_token,
+            "`#[derive(Aggregate)]` needs a struct or an enum, not a union",
+            "hold the aggregate's state in a struct with named fields",
+        );
+        return None;
+    }
+    if !input.generics.params.is_empty() {
+        cx.error_at(
+            &input.generics,
+            format!("`#[derive(Aggregate)]` does not support generic parameters, and `{ident}` has some"),
+            "an aggregate type is stored under one name with one event enum; use concrete types in its fields",
+        );
+        return None;
+    }
+    if !args.present {
+        cx.error_at(
+            ident,
+            format!("`#[derive(Aggregate)]` on `{ident}` needs `#[aggregate(events(...))]`"),
+            format!("add `#[aggregate(events(EventA, EventB))]` under the derive, listing the events `{ident}` records"),
+        );
+    }
+
+    let mut events = Vec::new();
+    match &args.events {
+        None if args.present => cx.error_at(
+            ident,
+            format!("`#[aggregate]` on `{ident}` needs `events(...)`"),
+            "list the events this aggregate records: `#[aggregate(events(Opened, Deposited))]`",
+        ),
+        None => {}
+        Some((key, span, list)) if list.is_empty() => cx.error_at_span(
+            *span,
+            format!("`{key}(...)` is empty: `{ident}` would record no events"),
+            "list at least one `#[event]` type, such as `events(Opened)`",
+        ),
+        Some((_, _, list)) => {
+            for path in list {
+                let shown = path.to_token_stream().to_string().replace(' ', "");
+                let variant = path.segments.last().expect("a parsed path has a segment").ident.clone();
+                let earlier = events.iter().find(|e: &&ListedEvent| {
+                    e.path.to_token_stream().to_string().replace(' ', "") == shown
+                });
+                if earlier.is_some() {
+                    cx.error_at(
+                        path,
+                        format!("`{shown}` is listed twice in `events(...)`"),
+                        "list each event once",
+                    );
+                    continue;
+                }
+                if events.iter().any(|e: &ListedEvent| e.variant == variant) {
+                    cx.error_at(
+                        path,
+                        format!("two listed events would both become the variant `{variant}` of the event enum"),
+                        format!("give one of the two types named `{variant}` another name"),
+                    );
+                    continue;
+                }
+                events.push(ListedEvent { path: path.clone(), variant });
+            }
+        }
+    }
+
+    if let (Some((key, _)), None) = (&args.snapshot_version, &args.snapshot_every) {
+        cx.error_at(
+            key,
+            "`snapshot_version` has no effect without `snapshot_every`",
+            "add `snapshot_every = N` to take snapshots, or remove `snapshot_version`",
+        );
+    }
+
+    let enum_ident = args.event_enum.clone().unwrap_or_else(|| quote::format_ident!("{}Event", ident));
+    let state_version = match args.snapshot_version {
+        Some((_, explicit)) => explicit,
+        None => state_fingerprint(&input.data),
+    };
+    Some(Model {
+        rt: args.runtime.clone().unwrap_or_else(default_runtime),
+        type_name: args.name.as_ref().map_or_else(|| ident.to_string(), syn::LitStr::value),
+        enum_ident,
+        events,
+        snapshot_every: args.snapshot_every.as_ref().map_or(0, |(n, _)| *n),
+        snapshot_span: args.snapshot_every.as_ref().map(|(_, lit)| lit.span()),
+        state_version,
+    })
+}

@@ -1,0 +1,116 @@
+//! The model of `#[aggregate(...)]`.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+
+use crate::common::{Ctxt, check_stored_name, parse_key_value, parse_runtime, skip_value, unknown_key};
+
+pub(crate) const KEYS: &[&str] = &["name", "events", "event_enum", "snapshot_every", "snapshot_version", "crate"];
+const ATTRIBUTE: &str = "#[aggregate]";
+
+/// The keys of every `#[aggregate(...)]` on the type, merged. A key that failed to parse
+/// stays `None`; its error is already reported.
+#[derive(Default)]
+pub(crate) struct AggregateArgs {
+    pub(crate) name: Option<syn::LitStr>,
+    /// `events` itself (for spans) and the listed types, in order.
+    pub(crate) events: Option<(syn::Ident, proc_macro2::Span, Vec<syn::Path>)>,
+    pub(crate) event_enum: Option<syn::Ident>,
+    pub(crate) snapshot_every: Option<(u64, syn::LitInt)>,
+    pub(crate) snapshot_version: Option<(syn::Ident, u64)>,
+    pub(crate) runtime: Option<TokenStream>,
+    /// Whether any `#[aggregate]` attribute was present.
+    pub(crate) present: bool,
+    seen: Vec<String>,
+}
+
+pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs {
+    let mut parsed = AggregateArgs::default();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("aggregate")) {
+        parsed.present = true;
+        let result = attr.parse_nested_meta(|meta| {
+            let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+            if !KEYS.contains(&key.as_str()) {
+                unknown_key(cx, &meta, ATTRIBUTE, KEYS);
+                return Ok(());
+            }
+            if parsed.seen.contains(&key) {
+                cx.error_at(&meta.path, format!("`{key}` is given twice"), format!("keep one `{key}` in `{ATTRIBUTE}`"));
+                skip_value(&meta);
+                return Ok(());
+            }
+            parsed.seen.push(key.clone());
+            let ident = meta.path.get_ident().cloned().expect("known keys are identifiers");
+            match key.as_str() {
+                "name" => {
+                    if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "name", "a string such as `\"BankAccount\"`") {
+                        check_stored_name(cx, &lit, "#[aggregate");
+                        parsed.name = Some(lit);
+                    }
+                }
+                "events" => parse_events(cx, &meta, ident, &mut parsed),
+                "event_enum" => {
+                    parsed.event_enum = parse_key_value::<syn::Ident>(cx, &meta, "event_enum", "a type name such as `AccountEvent`");
+                }
+                "snapshot_every" => {
+                    if let Some(lit) = parse_key_value::<syn::LitInt>(cx, &meta, "snapshot_every", "a number of events such as `100`") {
+                        match lit.base10_parse::<u64>() {
+                            Ok(0) => cx.error_at(
+                                &lit,
+                                "`snapshot_every = 0` would never take a snapshot",
+                                "give the number of events between snapshots, such as `snapshot_every = 100`, or remove the key to take none",
+                            ),
+                            Ok(n) => parsed.snapshot_every = Some((n, lit)),
+                            Err(_) => cx.error_at(&lit, format!("`snapshot_every = {lit}` is not a number of events"), "write a whole number from 1 up without a suffix"),
+                        }
+                    }
+                }
+                "snapshot_version" => {
+                    if let Some(lit) = parse_key_value::<syn::LitInt>(cx, &meta, "snapshot_version", "a whole number such as `2`") {
+                        match lit.base10_parse::<u64>() {
+                            Ok(n) if n <= i64::MAX as u64 => parsed.snapshot_version = Some((ident, n)),
+                            _ => cx.error_at(&lit, format!("`snapshot_version = {lit}` is out of range"), "write a whole number from 0 to 9223372036854775807"),
+                        }
+                    }
+                }
+                "crate" => {
+                    if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "crate", "a string holding a path, such as `\"::acci_core\"`") {
+                        parsed.runtime = parse_runtime(cx, &lit);
+                    }
+                }
+                _ => unreachable!("every key in KEYS is handled"),
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            cx.push(crate::common::help_error(
+                error,
+                "write `#[aggregate(events(A, B), name = \"…\", snapshot_every = N)]`",
+            ));
+        }
+    }
+    parsed
+}
+
+/// `events(A, B, path::C)`: a parenthesised list of type paths without generics.
+fn parse_events(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>, ident: syn::Ident, parsed: &mut AggregateArgs) {
+    let group = match meta.input.parse::<proc_macro2::Group>() {
+        Ok(group) if group.delimiter() == proc_macro2::Delimiter::Parenthesis => group,
+        _ => {
+            cx.error_at(&meta.path, "`events` needs a list of event types", "write `events(Opened, Deposited, …)`");
+            skip_value(meta);
+            return;
+        }
+    };
+    let parser = |input: syn::parse::ParseStream<'_>| {
+        Punctuated::<syn::Path, syn::Token![,]>::parse_terminated_with(input, syn::Path::parse_mod_style)
+    };
+    match parser.parse2(group.stream()) {
+        Ok(list) => parsed.events = Some((ident, group.span(), list.into_iter().collect())),
+        Err(error) => cx.push(crate::common::help_error(
+            error,
+            "list the event types by name, separated by commas, such as `events(Opened, Deposited)`",
+        )),
+    }
+}

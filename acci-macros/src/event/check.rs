@@ -1,0 +1,103 @@
+//! The rules `#[event]` enforces on its item and across its keys.
+
+use syn::spanned::Spanned;
+
+use super::parse::EventArgs;
+use crate::common::Ctxt;
+
+/// Checks the item and the arguments together. Returns the struct when it can carry an
+/// event (named fields, no generics), so expansion can proceed even if an argument was
+/// wrong; returns `None` when the item itself cannot be an event.
+pub(crate) fn check(cx: &Ctxt, args: &EventArgs, item: &syn::Item) -> Option<syn::ItemStruct> {
+    check_args(cx, args);
+    let item = match item {
+        syn::Item::Struct(item) => item,
+        syn::Item::Enum(item) => {
+            cx.error_at(
+                item.enum_token,
+                "`#[event]` goes on a struct, not an enum",
+                format!(
+                    "make each variant of `{}` its own `#[event]` struct; an aggregate's `events(...)` list generates the enum for you",
+                    item.ident
+                ),
+            );
+            return None;
+        }
+        syn::Item::Union(item) => {
+            cx.error_at(
+                item.union_token,
+                "`#[event]` goes on a struct, not a union",
+                "declare the event as a struct with named fields",
+            );
+            return None;
+        }
+        other => {
+            cx.error_at_span(
+                first_token_span(other),
+                "`#[event]` goes on a struct with named fields",
+                "declare the event as `pub struct Name { … }`",
+            );
+            return None;
+        }
+    };
+    let mut usable = true;
+    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+        cx.error_at(
+            &item.generics,
+            format!("an event cannot be generic: `{}` has type parameters", item.ident),
+            "a stored event needs one fixed shape to be read back; use concrete field types",
+        );
+        usable = false;
+    }
+    match &item.fields {
+        syn::Fields::Named(_) => {}
+        syn::Fields::Unnamed(fields) => {
+            cx.error_at(
+                fields,
+                format!("an event needs named fields, but `{}` is a tuple struct", item.ident),
+                "name the fields (`struct Deposited { amount: u64 }`): they become the keys of the stored JSON object",
+            );
+            usable = false;
+        }
+        syn::Fields::Unit => {
+            cx.error_at(
+                &item.ident,
+                format!("an event needs braces, but `{}` is a unit struct", item.ident),
+                format!("write `struct {} {{}}`: an event without fields is stored as an empty JSON object", item.ident),
+            );
+            usable = false;
+        }
+    }
+    usable.then(|| item.clone())
+}
+
+fn check_args(cx: &Ctxt, args: &EventArgs) {
+    let version = args.version();
+    for (key, _) in [&args.previous, &args.upcast].into_iter().flatten() {
+        if version == 1 {
+            cx.error_at(
+                key,
+                format!("`{key}` needs `version` 2 or more: version 1 has nothing older to upcast from"),
+                format!("set `version = 2` on this event, or remove `{key}`"),
+            );
+        }
+    }
+    if let (Some(_), Some((key, _))) = (&args.previous, &args.upcast) {
+        cx.error_at(
+            key,
+            "`previous` and `upcast` cannot both be given",
+            "use `previous = OldType` while the old type exists, or `upcast = function` to convert the old JSON; not both",
+        );
+    }
+}
+
+fn first_token_span(item: &syn::Item) -> proc_macro2::Span {
+    quote::ToTokens::into_token_stream(item)
+        .into_iter()
+        .find(|tt| match tt {
+            proc_macro2::TokenTree::Punct(p) => p.as_char() != '#',
+            proc_macro2::TokenTree::Group(g) => g.delimiter() != proc_macro2::Delimiter::Bracket,
+            _ => true,
+        })
+        .map_or_else(|| item.span(), |tt| tt.span())
+}

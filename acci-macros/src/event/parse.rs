@@ -1,0 +1,96 @@
+//! The model of `#[event(...)]`'s arguments.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+
+use crate::common::{Ctxt, check_stored_name, parse_key_value, parse_runtime, unknown_key};
+
+pub(crate) const KEYS: &[&str] = &["name", "version", "previous", "upcast", "crate"];
+const ATTRIBUTE: &str = "#[event]";
+
+/// The arguments of `#[event(...)]`. A key that failed to parse is left `None` (its
+/// error is already reported), so expansion can go on with the default.
+#[derive(Default)]
+pub(crate) struct EventArgs {
+    pub(crate) name: Option<syn::LitStr>,
+    pub(crate) version: Option<(u32, syn::LitInt)>,
+    pub(crate) previous: Option<(syn::Ident, syn::Path)>,
+    pub(crate) upcast: Option<(syn::Ident, syn::Path)>,
+    pub(crate) runtime: Option<TokenStream>,
+    /// Every key seen, to report a key given twice.
+    seen: Vec<String>,
+}
+
+impl EventArgs {
+    /// The schema version: the given one, or 1.
+    pub(crate) fn version(&self) -> u32 {
+        self.version.as_ref().map_or(1, |(v, _)| *v)
+    }
+}
+
+pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
+    let mut parsed = EventArgs::default();
+    let parser = syn::meta::parser(|meta| {
+        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        if !KEYS.contains(&key.as_str()) {
+            unknown_key(cx, &meta, ATTRIBUTE, KEYS);
+            return Ok(());
+        }
+        if parsed.seen.contains(&key) {
+            cx.error_at(&meta.path, format!("`{key}` is given twice"), format!("keep one `{key} = …` in `{ATTRIBUTE}`"));
+            crate::common::skip_value(&meta);
+            return Ok(());
+        }
+        parsed.seen.push(key.clone());
+        let ident = meta.path.get_ident().cloned().expect("known keys are identifiers");
+        match key.as_str() {
+            "name" => {
+                if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "name", "a string such as `\"AccountOpened\"`") {
+                    check_stored_name(cx, &lit, "#[event");
+                    parsed.name = Some(lit);
+                }
+            }
+            "version" => {
+                if let Some(lit) = parse_key_value::<syn::LitInt>(cx, &meta, "version", "an integer from 1 up, such as `2`") {
+                    match lit.base10_parse::<u32>() {
+                        Ok(0) => cx.error_at(
+                            &lit,
+                            "schema versions start at 1; `version = 0` is not a version",
+                            "write `version = 1` (the default) for the first shape of an event",
+                        ),
+                        Ok(v) => parsed.version = Some((v, lit)),
+                        Err(_) => cx.error_at(
+                            &lit,
+                            format!("`version = {lit}` is not a schema version"),
+                            "write a whole number from 1 to 4294967295 without a suffix",
+                        ),
+                    }
+                }
+            }
+            "previous" => {
+                if let Some(path) = parse_key_value::<syn::Path>(cx, &meta, "previous", "the type of the version before, such as `OpenedV1`") {
+                    parsed.previous = Some((ident, path));
+                }
+            }
+            "upcast" => {
+                if let Some(path) = parse_key_value::<syn::Path>(cx, &meta, "upcast", "the path of a function `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`") {
+                    parsed.upcast = Some((ident, path));
+                }
+            }
+            "crate" => {
+                if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "crate", "a string holding a path, such as `\"::acci_core\"`") {
+                    parsed.runtime = parse_runtime(cx, &lit);
+                }
+            }
+            _ => unreachable!("every key in KEYS is handled"),
+        }
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(args) {
+        cx.push(crate::common::help_error(
+            error,
+            "write `#[event]` or `#[event(name = \"…\", version = N, previous = OldType)]`",
+        ));
+    }
+    parsed
+}
