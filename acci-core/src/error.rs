@@ -25,13 +25,18 @@ pub struct ValidationError {
 impl ValidationError {
     /// A validation error about `what`: `ValidationError::new("amount", "must be positive")`.
     pub fn new(what: impl Into<Cow<'static, str>>, problem: impl Into<String>) -> Self {
-        Self { what: what.into(), problem: problem.into() }
+        Self {
+            what: what.into(),
+            problem: problem.into(),
+        }
     }
 }
 
 /// An append found the stream at another version than the caller expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("concurrency conflict on stream {stream}: expected {expected}, but it is at version {actual}")]
+#[error(
+    "concurrency conflict on stream {stream}: expected {expected}, but it is at version {actual}"
+)]
 pub struct ConcurrencyConflict {
     /// The stream appended to.
     pub stream: StreamId,
@@ -81,7 +86,12 @@ pub struct DecodeError {
 impl DecodeError {
     /// A decode error for the event stored as `event_type` at `schema_version`.
     pub fn new(event_type: impl Into<String>, schema_version: u32, failure: DecodeFailure) -> Self {
-        Self { event_id: None, event_type: event_type.into(), schema_version, failure }
+        Self {
+            event_id: None,
+            event_type: event_type.into(),
+            schema_version,
+            failure,
+        }
     }
 
     /// The same error, naming the stored event it came from.
@@ -134,7 +144,13 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the same call may succeed if tried again.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Backend { retryable: true, .. })
+        matches!(
+            self,
+            StoreError::Backend {
+                retryable: true,
+                ..
+            }
+        )
     }
 }
 
@@ -179,7 +195,10 @@ impl<E> From<StoreError> for CommandError<E> {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Validation(v) => CommandError::Validation(v),
-            StoreError::Conflict(conflict) => CommandError::Concurrency { conflict, attempts: 1 },
+            StoreError::Conflict(conflict) => CommandError::Concurrency {
+                conflict,
+                attempts: 1,
+            },
             other => CommandError::Persistence(other),
         }
     }

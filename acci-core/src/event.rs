@@ -78,7 +78,11 @@ pub fn unsupported_version<E: Event>(found: u32) -> DecodeError {
             E::EVENT_TYPE
         )
     };
-    DecodeError::new(E::EVENT_TYPE, found, DecodeFailure::UnsupportedVersion { found, reason })
+    DecodeError::new(
+        E::EVENT_TYPE,
+        found,
+        DecodeFailure::UnsupportedVersion { found, reason },
+    )
 }
 
 /// An event to append: payload and metadata, before the store assigns its sequence,
@@ -99,7 +103,10 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// Wraps one variant of an aggregate's event enum.
-    pub fn from_enum<E: EventEnum>(event: &E, metadata: Metadata) -> Result<Self, serde_json::Error> {
+    pub fn from_enum<E: EventEnum>(
+        event: &E,
+        metadata: Metadata,
+    ) -> Result<Self, serde_json::Error> {
         Ok(Self {
             event_id: EventId::new(),
             event_type: Cow::Borrowed(event.event_type()),

@@ -21,7 +21,12 @@ pub const MAX_TYPE_NAME_BYTES: usize = 256;
 
 /// Checks one text identifier: non-empty, at most `max` bytes, no NUL (PostgreSQL text
 /// cannot hold it) and, where `allow_control` is false, no control characters at all.
-fn check_text(what: &'static str, value: &str, max: usize, allow_control: bool) -> Result<(), ValidationError> {
+fn check_text(
+    what: &'static str,
+    value: &str,
+    max: usize,
+    allow_control: bool,
+) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::new(what, "must not be empty"));
     }
@@ -31,7 +36,10 @@ fn check_text(what: &'static str, value: &str, max: usize, allow_control: bool) 
             format!("is {} bytes long; the limit is {max} bytes", value.len()),
         ));
     }
-    if let Some(bad) = value.chars().find(|c| *c == '\0' || (!allow_control && c.is_control())) {
+    if let Some(bad) = value
+        .chars()
+        .find(|c| *c == '\0' || (!allow_control && c.is_control()))
+    {
         return Err(ValidationError::new(
             what,
             format!("contains the control character U+{:04X}", bad as u32),
@@ -148,13 +156,21 @@ impl StreamId {
     ) -> Result<Self, ValidationError> {
         let aggregate_type = aggregate_type.as_ref();
         validate_type_name("aggregate type", aggregate_type)?;
-        Ok(Self { tenant, aggregate_type: Arc::from(aggregate_type), aggregate_id })
+        Ok(Self {
+            tenant,
+            aggregate_type: Arc::from(aggregate_type),
+            aggregate_id,
+        })
     }
 }
 
 impl fmt::Display for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.tenant, self.aggregate_type, self.aggregate_id)
+        write!(
+            f,
+            "{}/{}/{}",
+            self.tenant, self.aggregate_type, self.aggregate_id
+        )
     }
 }
 
@@ -219,16 +235,43 @@ mod tests {
 
     #[test]
     fn ids_reject_what_a_store_cannot_keep() {
-        assert!(TenantId::new("").unwrap_err().to_string().contains("tenant id must not be empty"));
-        assert!(TenantId::new("a\nb").unwrap_err().to_string().contains("U+000A"));
-        assert!(AggregateId::new("x\0y").unwrap_err().to_string().contains("U+0000"));
+        assert!(
+            TenantId::new("")
+                .unwrap_err()
+                .to_string()
+                .contains("tenant id must not be empty")
+        );
+        assert!(
+            TenantId::new("a\nb")
+                .unwrap_err()
+                .to_string()
+                .contains("U+000A")
+        );
+        assert!(
+            AggregateId::new("x\0y")
+                .unwrap_err()
+                .to_string()
+                .contains("U+0000")
+        );
         let long = "é".repeat(513);
-        assert!(AggregateId::new(&long).unwrap_err().to_string().contains("1026 bytes"));
+        assert!(
+            AggregateId::new(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("1026 bytes")
+        );
     }
 
     #[test]
     fn ids_keep_unusual_text_as_given() {
-        for text in ["o'brien", "back\\slash", "\"quoted\"", "tab\there", "日本語🙂", &"k".repeat(1024)] {
+        for text in [
+            "o'brien",
+            "back\\slash",
+            "\"quoted\"",
+            "tab\there",
+            "日本語🙂",
+            &"k".repeat(1024),
+        ] {
             assert_eq!(AggregateId::new(text).unwrap().as_str(), text);
         }
     }

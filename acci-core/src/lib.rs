@@ -11,18 +11,20 @@ mod store;
 pub mod testing;
 
 pub use aggregate::{Aggregate, Apply, Handle};
-pub use error::{CommandError, ConcurrencyConflict, DecodeError, DecodeFailure, StoreError, ValidationError};
+pub use error::{
+    CommandError, ConcurrencyConflict, DecodeError, DecodeFailure, StoreError, ValidationError,
+};
 pub use event::{Event, EventEnum, NewEvent, Recorded, StoredEvent};
 pub use ids::{
-    AggregateId, CommandId, EventId, MAX_AGGREGATE_ID_BYTES, MAX_TENANT_ID_BYTES, MAX_TYPE_NAME_BYTES,
-    StreamId, TenantId, validate_type_name,
+    AggregateId, CommandId, EventId, MAX_AGGREGATE_ID_BYTES, MAX_TENANT_ID_BYTES,
+    MAX_TYPE_NAME_BYTES, StreamId, TenantId, validate_type_name,
 };
 pub use metadata::Metadata;
 pub use repository::{Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy};
 pub use store::{
-    AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, InMemoryEventStore, LogBatch,
-    LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, ReadAll, Snapshot, TenantScope, validate_new_events,
-    validate_read,
+    AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, InMemoryEventStore,
+    LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, ReadAll, Snapshot, TenantScope,
+    validate_new_events, validate_read,
 };
 
 #[cfg(feature = "derive")]
@@ -38,8 +40,9 @@ pub mod prelude {
     #[cfg(feature = "derive")]
     pub use crate::{Aggregate, event};
     pub use crate::{
-        AggregateId, Apply, Command, CommandError, CommandId, Event, EventEnum, EventStore, ExpectedVersion,
-        Handle, InMemoryEventStore, Metadata, Recorded, Repository, RetryPolicy, TenantId, ValidationError,
+        AggregateId, Apply, Command, CommandError, CommandId, Event, EventEnum, EventStore,
+        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Recorded, Repository, RetryPolicy,
+        TenantId, ValidationError,
     };
 }
 
@@ -69,8 +72,15 @@ pub mod __private {
     }
 
     /// The decode error for a failed JSON-level upcast.
-    pub fn upcast_failed<E: crate::Event>(found: u32, error: impl core::fmt::Display) -> crate::DecodeError {
-        crate::DecodeError::new(E::EVENT_TYPE, found, crate::DecodeFailure::Upcast(error.to_string()))
+    pub fn upcast_failed<E: crate::Event>(
+        found: u32,
+        error: impl core::fmt::Display,
+    ) -> crate::DecodeError {
+        crate::DecodeError::new(
+            E::EVENT_TYPE,
+            found,
+            crate::DecodeFailure::Upcast(error.to_string()),
+        )
     }
 
     /// Compile-time assertion helpers; each names the trait the user must implement.

@@ -58,7 +58,10 @@ impl<A: Aggregate> Given<A> {
             Err(invalid) => Err(Rejection::Validation(invalid)),
             Ok(()) => self.state.handle(&command).map_err(Rejection::Domain),
         };
-        When { state: self.state, result }
+        When {
+            state: self.state,
+            result,
+        }
     }
 }
 
@@ -121,7 +124,10 @@ impl<A: Aggregate, E: Debug> When<A, E> {
     {
         match self.result {
             Err(Rejection::Domain(actual)) if actual == expected => {}
-            other => panic!("expected the domain error {expected:?}, but got {}", describe(&other)),
+            other => panic!(
+                "expected the domain error {expected:?}, but got {}",
+                describe(&other)
+            ),
         }
     }
 
@@ -130,7 +136,10 @@ impl<A: Aggregate, E: Debug> When<A, E> {
     pub fn then_expect_error_matching(self, check: impl FnOnce(&E) -> bool) {
         match &self.result {
             Err(Rejection::Domain(actual)) if check(actual) => {}
-            other => panic!("expected a domain error that passes the check, but got {}", describe(other)),
+            other => panic!(
+                "expected a domain error that passes the check, but got {}",
+                describe(other)
+            ),
         }
     }
 
@@ -139,7 +148,10 @@ impl<A: Aggregate, E: Debug> When<A, E> {
     pub fn then_expect_validation_error(self, fragment: &str) {
         match &self.result {
             Err(Rejection::Validation(invalid)) if invalid.to_string().contains(fragment) => {}
-            other => panic!("expected a validation error containing {fragment:?}, but got {}", describe(other)),
+            other => panic!(
+                "expected a validation error containing {fragment:?}, but got {}",
+                describe(other)
+            ),
         }
     }
 }
@@ -165,7 +177,9 @@ impl<A> Then<A> {
 
 impl<A: Aggregate, E: Debug> Debug for When<A, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("When").field("result", &describe(&self.result)).finish_non_exhaustive()
+        f.debug_struct("When")
+            .field("result", &describe(&self.result))
+            .finish_non_exhaustive()
     }
 }
 
@@ -186,7 +200,13 @@ fn render_events<E: EventEnum + Debug>(events: &[E]) -> String {
             Ok(json) => json.to_string(),
             Err(_) => format!("{event:?}"),
         };
-        let _ = writeln!(out, "{}. {} v{} {payload}", index + 1, event.event_type(), event.schema_version());
+        let _ = writeln!(
+            out,
+            "{}. {} v{} {payload}",
+            index + 1,
+            event.event_type(),
+            event.schema_version()
+        );
     }
     if out.is_empty() {
         out.push_str("(no events)\n");

@@ -14,7 +14,9 @@ use crate::error::{CommandError, DecodeError, StoreError, ValidationError};
 use crate::event::NewEvent;
 use crate::ids::{AggregateId, CommandId, StreamId, TenantId};
 use crate::metadata::Metadata;
-use crate::store::{AppendOutcome, CommandRecord, EventStore, ExpectedVersion, LogPosition, Snapshot};
+use crate::store::{
+    AppendOutcome, CommandRecord, EventStore, ExpectedVersion, LogPosition, Snapshot,
+};
 
 /// A command for one aggregate instance, with the id that makes it idempotent.
 #[derive(Debug, Clone)]
@@ -35,7 +37,13 @@ pub struct Command<C> {
 impl<C> Command<C> {
     /// A command for `aggregate_id` of `tenant`, with no command id and empty metadata.
     pub fn new(tenant: TenantId, aggregate_id: AggregateId, payload: C) -> Self {
-        Self { tenant, aggregate_id, command_id: None, metadata: Metadata::default(), payload }
+        Self {
+            tenant,
+            aggregate_id,
+            command_id: None,
+            metadata: Metadata::default(),
+            payload,
+        }
     }
 
     /// Sets the command id.
@@ -146,7 +154,11 @@ pub struct Repository<A, S: ?Sized = dyn EventStore> {
 
 impl<A, S: ?Sized> Clone for Repository<A, S> {
     fn clone(&self) -> Self {
-        Self { store: Arc::clone(&self.store), retry: self.retry, aggregate: PhantomData }
+        Self {
+            store: Arc::clone(&self.store),
+            retry: self.retry,
+            aggregate: PhantomData,
+        }
     }
 }
 
@@ -162,7 +174,11 @@ impl<A, S: ?Sized> std::fmt::Debug for Repository<A, S> {
 impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     /// A repository over `store` with the default [`RetryPolicy`].
     pub fn new(store: Arc<S>) -> Self {
-        Self { store, retry: RetryPolicy::default(), aggregate: PhantomData }
+        Self {
+            store,
+            retry: RetryPolicy::default(),
+            aggregate: PhantomData,
+        }
     }
 
     /// Uses `retry` for concurrency conflicts.
@@ -177,24 +193,42 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     }
 
     /// The stream of `aggregate_id` of `tenant`.
-    pub fn stream(&self, tenant: &TenantId, aggregate_id: &AggregateId) -> Result<StreamId, ValidationError> {
+    pub fn stream(
+        &self,
+        tenant: &TenantId,
+        aggregate_id: &AggregateId,
+    ) -> Result<StreamId, ValidationError> {
         StreamId::new(tenant.clone(), A::TYPE, aggregate_id.clone())
     }
 
     /// Loads the aggregate: the newest snapshot whose state version matches
     /// [`Aggregate::STATE_VERSION`] and that decodes, then every event after it. A
     /// snapshot that does not fit is ignored and the stream replayed from the start.
-    pub async fn load(&self, tenant: &TenantId, aggregate_id: &AggregateId) -> Result<Loaded<A>, LoadError> {
-        let stream = self.stream(tenant, aggregate_id).map_err(StoreError::from)?;
+    pub async fn load(
+        &self,
+        tenant: &TenantId,
+        aggregate_id: &AggregateId,
+    ) -> Result<Loaded<A>, LoadError> {
+        let stream = self
+            .stream(tenant, aggregate_id)
+            .map_err(StoreError::from)?;
         self.load_stream(&stream).await
     }
 
     async fn load_stream(&self, stream: &StreamId) -> Result<Loaded<A>, LoadError> {
         let mut loaded = match self.usable_snapshot(stream).await? {
-            Some((state, version)) => {
-                Loaded { state, version, snapshot_version: Some(version), events_applied: 0 }
-            }
-            None => Loaded { state: A::default(), version: 0, snapshot_version: None, events_applied: 0 },
+            Some((state, version)) => Loaded {
+                state,
+                version,
+                snapshot_version: Some(version),
+                events_applied: 0,
+            },
+            None => Loaded {
+                state: A::default(),
+                version: 0,
+                snapshot_version: None,
+                events_applied: 0,
+            },
         };
         self.catch_up(stream, &mut loaded).await?;
         Ok(loaded)
@@ -204,7 +238,9 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         if A::SNAPSHOT_EVERY == 0 {
             return Ok(None);
         }
-        let Some(snapshot) = self.store.load_snapshot(stream).await? else { return Ok(None) };
+        let Some(snapshot) = self.store.load_snapshot(stream).await? else {
+            return Ok(None);
+        };
         if snapshot.state_version != A::STATE_VERSION {
             tracing::debug!(%stream, found = snapshot.state_version, expected = A::STATE_VERSION,
                 "ignoring a snapshot taken before the state changed shape");
@@ -260,7 +296,10 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         let mut loaded = self.load_stream(&stream).await?;
         let mut attempt = 1;
         loop {
-            let events = loaded.state.handle(&command.payload).map_err(CommandError::Domain)?;
+            let events = loaded
+                .state
+                .handle(&command.payload)
+                .map_err(CommandError::Domain)?;
             if events.is_empty() {
                 return Ok(CommandOutcome {
                     stream,
@@ -284,14 +323,20 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                     })
                 })?;
             let expected = ExpectedVersion::Exactly(loaded.version);
-            match self.store.append(&stream, expected, new_events, command.command_id).await {
+            match self
+                .store
+                .append(&stream, expected, new_events, command.command_id)
+                .await
+            {
                 Ok(AppendOutcome::Appended(appended)) => {
                     let before = loaded.version;
                     for event in &events {
                         loaded.state.apply(event);
                     }
                     loaded.version = appended.last_sequence;
-                    let snapshot_taken = self.maybe_snapshot(&stream, &loaded.state, before, loaded.version).await;
+                    let snapshot_taken = self
+                        .maybe_snapshot(&stream, &loaded.state, before, loaded.version)
+                        .await;
                     return Ok(CommandOutcome {
                         stream,
                         events,
@@ -307,7 +352,10 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                 }
                 Err(StoreError::Conflict(conflict)) => {
                     if attempt >= self.retry.max_attempts {
-                        return Err(CommandError::Concurrency { conflict, attempts: attempt });
+                        return Err(CommandError::Concurrency {
+                            conflict,
+                            attempts: attempt,
+                        });
                     }
                     attempt += 1;
                     let delay = self.retry.delay_before(attempt);
@@ -330,10 +378,16 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         if record.stream != *stream {
             return Err(CommandError::Validation(ValidationError::new(
                 "command id",
-                format!("{} was already used for stream {}, not {stream}", record.command_id, record.stream),
+                format!(
+                    "{} was already used for stream {}, not {stream}",
+                    record.command_id, record.stream
+                ),
             )));
         }
-        let stored = self.store.load_range(stream, record.first_sequence, record.last_sequence).await?;
+        let stored = self
+            .store
+            .load_range(stream, record.first_sequence, record.last_sequence)
+            .await?;
         let events = stored
             .into_iter()
             .map(|e| e.decode::<A::Event>().map(|r| r.data))
@@ -351,7 +405,13 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
 
     /// Stores a snapshot when the append crossed a multiple of `snapshot_every`. A failure
     /// is logged, not returned: the events are stored, and the next load replays them.
-    async fn maybe_snapshot(&self, stream: &StreamId, state: &A, before: u64, after: u64) -> Option<u64> {
+    async fn maybe_snapshot(
+        &self,
+        stream: &StreamId,
+        state: &A,
+        before: u64,
+        after: u64,
+    ) -> Option<u64> {
         let every = A::SNAPSHOT_EVERY;
         if every == 0 || before / every == after / every {
             return None;
@@ -363,7 +423,12 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                 return None;
             }
         };
-        let snapshot = Snapshot { version: after, state_version: A::STATE_VERSION, state, taken_at: Utc::now() };
+        let snapshot = Snapshot {
+            version: after,
+            state_version: A::STATE_VERSION,
+            state,
+            taken_at: Utc::now(),
+        };
         match self.store.save_snapshot(stream, snapshot).await {
             Ok(()) => Some(after),
             Err(error) => {

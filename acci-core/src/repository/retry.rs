@@ -24,19 +24,29 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// Ten attempts, delays from 1 ms up to 100 ms.
     fn default() -> Self {
-        Self { max_attempts: 10, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(100) }
+        Self {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(100),
+        }
     }
 }
 
 impl RetryPolicy {
     /// One attempt: a conflict is returned at once.
     pub fn never() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// `max_attempts` attempts with the default delays.
     pub fn attempts(max_attempts: u32) -> Self {
-        Self { max_attempts: max_attempts.max(1), ..Self::default() }
+        Self {
+            max_attempts: max_attempts.max(1),
+            ..Self::default()
+        }
     }
 
     /// The delay before attempt `attempt` (1-based; the first attempt never waits).

@@ -93,9 +93,17 @@ impl EventStore for InMemoryEventStore {
         }
         let actual = inner.version(stream);
         if !expected.matches(actual) {
-            return Err(ConcurrencyConflict { stream: stream.clone(), expected, actual }.into());
+            return Err(ConcurrencyConflict {
+                stream: stream.clone(),
+                expected,
+                actual,
+            }
+            .into());
         }
-        if let Some(taken) = events.iter().find(|e| inner.event_ids.contains(&e.event_id)) {
+        if let Some(taken) = events
+            .iter()
+            .find(|e| inner.event_ids.contains(&e.event_id))
+        {
             return Err(StoreError::DuplicateEventId(taken.event_id));
         }
 
@@ -111,7 +119,10 @@ impl EventStore for InMemoryEventStore {
                 event_id: event.event_id,
                 stream: stream.clone(),
                 sequence: actual + 1 + offset as u64,
-                position: LogPosition { commit, position: (first_index + offset + 1) as u64 },
+                position: LogPosition {
+                    commit,
+                    position: (first_index + offset + 1) as u64,
+                },
                 event_type: event.event_type.into_owned(),
                 schema_version: event.schema_version,
                 metadata: event.metadata,
@@ -119,12 +130,19 @@ impl EventStore for InMemoryEventStore {
                 data: event.payload,
             });
         }
-        inner.streams.entry(stream.clone()).or_default().extend(first_index..first_index + count);
+        inner
+            .streams
+            .entry(stream.clone())
+            .or_default()
+            .extend(first_index..first_index + count);
 
         let appended = Appended {
             first_sequence: actual + 1,
             last_sequence: actual + count as u64,
-            last_position: LogPosition { commit, position: (first_index + count) as u64 },
+            last_position: LogPosition {
+                commit,
+                position: (first_index + count) as u64,
+            },
         };
         if let Some(command_id) = command_id {
             inner.commands.insert(
@@ -141,11 +159,20 @@ impl EventStore for InMemoryEventStore {
         Ok(AppendOutcome::Appended(appended))
     }
 
-    async fn load(&self, stream: &StreamId, from_sequence: u64) -> Result<Vec<StoredEvent>, StoreError> {
+    async fn load(
+        &self,
+        stream: &StreamId,
+        from_sequence: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let inner = self.read();
-        let Some(indexes) = inner.streams.get(stream) else { return Ok(Vec::new()) };
+        let Some(indexes) = inner.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
         let skip = from_sequence.saturating_sub(1).min(indexes.len() as u64) as usize;
-        Ok(indexes[skip..].iter().map(|&i| inner.log[i].clone()).collect())
+        Ok(indexes[skip..]
+            .iter()
+            .map(|&i| inner.log[i].clone())
+            .collect())
     }
 
     async fn load_range(
@@ -155,10 +182,15 @@ impl EventStore for InMemoryEventStore {
         last: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let inner = self.read();
-        let Some(indexes) = inner.streams.get(stream) else { return Ok(Vec::new()) };
+        let Some(indexes) = inner.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
         let start = first.saturating_sub(1).min(indexes.len() as u64) as usize;
         let end = last.min(indexes.len() as u64) as usize;
-        Ok(indexes[start..end.max(start)].iter().map(|&i| inner.log[i].clone()).collect())
+        Ok(indexes[start..end.max(start)]
+            .iter()
+            .map(|&i| inner.log[i].clone())
+            .collect())
     }
 
     async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError> {
@@ -171,7 +203,10 @@ impl EventStore for InMemoryEventStore {
             .iter()
             .filter(|e| request.scope.includes(&e.stream.tenant))
             .filter(|e| {
-                request.event_types.as_ref().is_none_or(|types| types.iter().any(|t| *t == e.event_type))
+                request
+                    .event_types
+                    .as_ref()
+                    .is_none_or(|types| types.iter().any(|t| *t == e.event_type))
             })
             .take(request.limit)
             .cloned()
@@ -211,6 +246,10 @@ impl EventStore for InMemoryEventStore {
         tenant: &TenantId,
         command_id: CommandId,
     ) -> Result<Option<CommandRecord>, StoreError> {
-        Ok(self.read().commands.get(&(tenant.clone(), command_id)).cloned())
+        Ok(self
+            .read()
+            .commands
+            .get(&(tenant.clone(), command_id))
+            .cloned())
     }
 }

@@ -61,7 +61,9 @@ impl fmt::Display for ExpectedVersion {
 /// order they became visible (PostgreSQL: the transaction id; in memory: a commit
 /// counter); `position` is the event's unique global number. A reader that has passed a
 /// `LogPosition` never later finds a committed event before it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct LogPosition {
     /// The writing transaction's place in commit order.
     pub commit: u64,
@@ -71,7 +73,10 @@ pub struct LogPosition {
 
 impl LogPosition {
     /// Before the first event: read from here to read everything.
-    pub const START: LogPosition = LogPosition { commit: 0, position: 0 };
+    pub const START: LogPosition = LogPosition {
+        commit: 0,
+        position: 0,
+    };
 }
 
 impl fmt::Display for LogPosition {
@@ -151,7 +156,12 @@ pub struct ReadAll {
 impl ReadAll {
     /// Reads `scope` from the start, 1,000 events a batch, every type.
     pub fn new(scope: TenantScope) -> Self {
-        Self { scope, after: LogPosition::START, limit: 1_000, event_types: None }
+        Self {
+            scope,
+            after: LogPosition::START,
+            limit: 1_000,
+            event_types: None,
+        }
     }
 
     /// Starts after `position`.
@@ -225,7 +235,11 @@ pub trait EventStore: Send + Sync {
 
     /// Loads the events of `stream` with a sequence number of `from_sequence` or more, in
     /// order. A stream that does not exist has no events.
-    async fn load(&self, stream: &StreamId, from_sequence: u64) -> Result<Vec<StoredEvent>, StoreError>;
+    async fn load(
+        &self,
+        stream: &StreamId,
+        from_sequence: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// Loads the events of `stream` from `first` to `last`, both included.
     async fn load_range(

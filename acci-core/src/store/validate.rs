@@ -17,12 +17,17 @@ pub const MAX_READ_BATCH: usize = 10_000;
 /// versions of 1 or more, payloads that are JSON objects, no event id twice.
 pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
-        return Err(ValidationError::new("event list", "is empty; append at least one event").into());
+        return Err(
+            ValidationError::new("event list", "is empty; append at least one event").into(),
+        );
     }
     if events.len() > MAX_EVENTS_PER_APPEND {
         return Err(ValidationError::new(
             "event list",
-            format!("has {} events; one append takes at most {MAX_EVENTS_PER_APPEND}", events.len()),
+            format!(
+                "has {} events; one append takes at most {MAX_EVENTS_PER_APPEND}",
+                events.len()
+            ),
         )
         .into());
     }
@@ -55,7 +60,10 @@ pub fn validate_read(request: &ReadAll) -> Result<(), StoreError> {
     if request.limit == 0 || request.limit > MAX_READ_BATCH {
         return Err(ValidationError::new(
             "read batch limit",
-            format!("is {}; it must be between 1 and {MAX_READ_BATCH}", request.limit),
+            format!(
+                "is {}; it must be between 1 and {MAX_READ_BATCH}",
+                request.limit
+            ),
         )
         .into());
     }

@@ -70,7 +70,12 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         Some((_, _, list)) => {
             for path in list {
                 let shown = path.to_token_stream().to_string().replace(' ', "");
-                let variant = path.segments.last().expect("a parsed path has a segment").ident.clone();
+                let variant = path
+                    .segments
+                    .last()
+                    .expect("a parsed path has a segment")
+                    .ident
+                    .clone();
                 let earlier = events.iter().find(|e: &&ListedEvent| {
                     e.path.to_token_stream().to_string().replace(' ', "") == shown
                 });
@@ -90,7 +95,10 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
                     );
                     continue;
                 }
-                events.push(ListedEvent { path: path.clone(), variant });
+                events.push(ListedEvent {
+                    path: path.clone(),
+                    variant,
+                });
             }
         }
     }
@@ -103,14 +111,20 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         );
     }
 
-    let enum_ident = args.event_enum.clone().unwrap_or_else(|| quote::format_ident!("{}Event", ident));
+    let enum_ident = args
+        .event_enum
+        .clone()
+        .unwrap_or_else(|| quote::format_ident!("{}Event", ident));
     let state_version = match args.snapshot_version {
         Some((_, explicit)) => explicit,
         None => state_fingerprint(&input.data),
     };
     Some(Model {
         rt: args.runtime.clone().unwrap_or_else(default_runtime),
-        type_name: args.name.as_ref().map_or_else(|| ident.to_string(), syn::LitStr::value),
+        type_name: args
+            .name
+            .as_ref()
+            .map_or_else(|| ident.to_string(), syn::LitStr::value),
         enum_ident,
         events,
         snapshot_every: args.snapshot_every.as_ref().map_or(0, |(n, _)| *n),

@@ -182,7 +182,9 @@ fn aggregate_impl(model: &Model, ident: &syn::Ident) -> TokenStream {
             quote_spanned!(span=> #rt::__private::serde_json::from_value(state)),
         ),
         None => {
-            let message = format!("snapshots are off for `{ident}`: add `snapshot_every = N` to `#[aggregate]`");
+            let message = format!(
+                "snapshots are off for `{ident}`: add `snapshot_every = N` to `#[aggregate]`"
+            );
             (
                 quote!(::core::result::Result::Err(<#rt::__private::serde_json::Error as #rt::__private::serde::ser::Error>::custom(#message))),
                 quote! {{

@@ -30,11 +30,20 @@ fn describe_fields(text: &mut String, fields: &syn::Fields) {
             None => text.push_str(&index.to_string()),
         }
         text.push(':');
-        let ty: String = field.ty.to_token_stream().to_string().split_whitespace().collect();
+        let ty: String = field
+            .ty
+            .to_token_stream()
+            .to_string()
+            .split_whitespace()
+            .collect();
         text.push_str(&ty);
         // Serde attributes change the stored shape as much as the type does.
         for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
-            let attr: String = attr.to_token_stream().to_string().split_whitespace().collect();
+            let attr: String = attr
+                .to_token_stream()
+                .to_string()
+                .split_whitespace()
+                .collect();
             text.push_str(&attr);
         }
         text.push(';');
@@ -56,9 +65,24 @@ mod tests {
 
     #[test]
     fn fingerprint_follows_the_shape_not_the_spacing() {
-        let a: syn::DeriveInput = syn::parse_quote!(struct A { balance: u64, owner: Option<String> });
-        let b: syn::DeriveInput = syn::parse_quote!(struct A { balance : u64 , owner : Option < String > });
-        let c: syn::DeriveInput = syn::parse_quote!(struct A { balance: i64, owner: Option<String> });
+        let a: syn::DeriveInput = syn::parse_quote!(
+            struct A {
+                balance: u64,
+                owner: Option<String>,
+            }
+        );
+        let b: syn::DeriveInput = syn::parse_quote!(
+            struct A {
+                balance: u64,
+                owner: Option<String>,
+            }
+        );
+        let c: syn::DeriveInput = syn::parse_quote!(
+            struct A {
+                balance: i64,
+                owner: Option<String>,
+            }
+        );
         assert_eq!(state_fingerprint(&a.data), state_fingerprint(&b.data));
         assert_ne!(state_fingerprint(&a.data), state_fingerprint(&c.data));
         assert!(state_fingerprint(&a.data) <= i64::MAX as u64);

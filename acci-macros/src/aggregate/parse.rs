@@ -4,9 +4,18 @@ use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 
-use crate::common::{Ctxt, check_stored_name, parse_key_value, parse_runtime, skip_value, unknown_key};
+use crate::common::{
+    Ctxt, check_stored_name, parse_key_value, parse_runtime, skip_value, unknown_key,
+};
 
-pub(crate) const KEYS: &[&str] = &["name", "events", "event_enum", "snapshot_every", "snapshot_version", "crate"];
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "events",
+    "event_enum",
+    "snapshot_every",
+    "snapshot_version",
+    "crate",
+];
 const ATTRIBUTE: &str = "#[aggregate]";
 
 /// The keys of every `#[aggregate(...)]` on the type, merged. A key that failed to parse
@@ -27,7 +36,11 @@ pub(crate) struct AggregateArgs {
 
 pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs {
     let mut parsed = AggregateArgs::default();
-    for attr in input.attrs.iter().filter(|a| a.path().is_ident("aggregate")) {
+    for attr in input
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("aggregate"))
+    {
         parsed.present = true;
         let result = attr.parse_nested_meta(|meta| {
             let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
@@ -94,17 +107,29 @@ pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs 
 }
 
 /// `events(A, B, path::C)`: a parenthesised list of type paths without generics.
-fn parse_events(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>, ident: syn::Ident, parsed: &mut AggregateArgs) {
+fn parse_events(
+    cx: &Ctxt,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    ident: syn::Ident,
+    parsed: &mut AggregateArgs,
+) {
     let group = match meta.input.parse::<proc_macro2::Group>() {
         Ok(group) if group.delimiter() == proc_macro2::Delimiter::Parenthesis => group,
         _ => {
-            cx.error_at(&meta.path, "`events` needs a list of event types", "write `events(Opened, Deposited, …)`");
+            cx.error_at(
+                &meta.path,
+                "`events` needs a list of event types",
+                "write `events(Opened, Deposited, …)`",
+            );
             skip_value(meta);
             return;
         }
     };
     let parser = |input: syn::parse::ParseStream<'_>| {
-        Punctuated::<syn::Path, syn::Token![,]>::parse_terminated_with(input, syn::Path::parse_mod_style)
+        Punctuated::<syn::Path, syn::Token![,]>::parse_terminated_with(
+            input,
+            syn::Path::parse_mod_style,
+        )
     };
     match parser.parse2(group.stream()) {
         Ok(list) => parsed.events = Some((ident, group.span(), list.into_iter().collect())),

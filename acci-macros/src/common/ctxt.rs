@@ -15,7 +15,9 @@ pub(crate) struct Ctxt {
 
 impl Ctxt {
     pub(crate) fn new() -> Self {
-        Self { errors: RefCell::new(Some(Vec::new())) }
+        Self {
+            errors: RefCell::new(Some(Vec::new())),
+        }
     }
 
     /// Reports `message` with a `help` line on the tokens of `at`.
@@ -30,12 +32,20 @@ impl Ctxt {
 
     /// Reports an error syn produced (a malformed literal, say).
     pub(crate) fn push(&self, error: syn::Error) {
-        self.errors.borrow_mut().as_mut().expect("Ctxt used after finish").push(error);
+        self.errors
+            .borrow_mut()
+            .as_mut()
+            .expect("Ctxt used after finish")
+            .push(error);
     }
 
     /// Every error as `compile_error!` invocations (empty when there were none).
     pub(crate) fn finish(self) -> TokenStream {
-        let errors = self.errors.borrow_mut().take().expect("Ctxt finished twice");
+        let errors = self
+            .errors
+            .borrow_mut()
+            .take()
+            .expect("Ctxt finished twice");
         errors.into_iter().map(|e| e.to_compile_error()).collect()
     }
 }

@@ -8,11 +8,20 @@ use super::Ctxt;
 
 /// Parses the `= value` after a key, reporting a malformed value into `cx` instead of
 /// stopping. `expected` describes the value in the message: "an integer", "a string".
-pub(crate) fn parse_key_value<T: Parse>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str, expected: &str) -> Option<T> {
+pub(crate) fn parse_key_value<T: Parse>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    expected: &str,
+) -> Option<T> {
     let value = match meta.value() {
         Ok(value) => value,
         Err(_) => {
-            cx.error_at(&meta.path, format!("`{key}` needs a value"), format!("write `{key} = ` followed by {expected}"));
+            cx.error_at(
+                &meta.path,
+                format!("`{key}` needs a value"),
+                format!("write `{key} = ` followed by {expected}"),
+            );
             skip_value(meta);
             return None;
         }
@@ -35,8 +44,16 @@ pub(crate) fn parse_key_value<T: Parse>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, k
                     Ok((out, rest))
                 })
                 .unwrap_or_default();
-            let at = if rest.is_empty() { error.span() } else { syn::spanned::Spanned::span(&rest) };
-            cx.error_at_span(at, format!("`{key}` expects {expected}"), format!("write `{key} = ` followed by {expected}"));
+            let at = if rest.is_empty() {
+                error.span()
+            } else {
+                syn::spanned::Spanned::span(&rest)
+            };
+            cx.error_at_span(
+                at,
+                format!("`{key}` expects {expected}"),
+                format!("write `{key} = ` followed by {expected}"),
+            );
             None
         }
     }
@@ -66,13 +83,27 @@ pub(crate) fn skip_value(meta: &ParseNestedMeta<'_>) {
 
 /// Reports an unknown key on its own token, suggesting the closest known one.
 pub(crate) fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta<'_>, attribute: &str, known: &[&str]) {
-    let key = meta.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::");
-    let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+    let key = meta
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::");
+    let list = known
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let help = match closest(&key, known) {
         Some(best) => format!("did you mean `{best}`? The keys of `{attribute}` are: {list}"),
         None => format!("the keys of `{attribute}` are: {list}"),
     };
-    cx.error_at(&meta.path, format!("unknown `{attribute}` key `{key}`"), help);
+    cx.error_at(
+        &meta.path,
+        format!("unknown `{attribute}` key `{key}`"),
+        help,
+    );
     skip_value(meta);
 }
 
@@ -94,7 +125,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = if ca == *cb { diagonal } else { 1 + diagonal.min(above).min(row[j]) };
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
             diagonal = above;
         }
     }
@@ -107,7 +142,10 @@ mod tests {
 
     #[test]
     fn suggests_near_keys_only() {
-        assert_eq!(closest("verison", &["name", "version", "previous"]), Some("version"));
+        assert_eq!(
+            closest("verison", &["name", "version", "previous"]),
+            Some("version")
+        );
         assert_eq!(closest("colour", &["name", "version"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

@@ -12,7 +12,10 @@ pub(crate) fn check_stored_name(cx: &Ctxt, literal: &syn::LitStr, attribute: &st
     let problem = if name.trim().is_empty() {
         Some("is empty".to_owned())
     } else if name.len() > MAX_NAME_BYTES {
-        Some(format!("is {} bytes long; the limit is {MAX_NAME_BYTES}", name.len()))
+        Some(format!(
+            "is {} bytes long; the limit is {MAX_NAME_BYTES}",
+            name.len()
+        ))
     } else if name.chars().any(char::is_control) {
         Some("contains a control character".to_owned())
     } else if name != name.trim() {

@@ -44,7 +44,10 @@ pub(crate) fn check(cx: &Ctxt, args: &EventArgs, item: &syn::Item) -> Option<syn
     if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
         cx.error_at(
             &item.generics,
-            format!("an event cannot be generic: `{}` has type parameters", item.ident),
+            format!(
+                "an event cannot be generic: `{}` has type parameters",
+                item.ident
+            ),
             "a stored event needs one fixed shape to be read back; use concrete field types",
         );
         usable = false;
@@ -77,7 +80,9 @@ fn check_args(cx: &Ctxt, args: &EventArgs) {
         if version == 1 {
             cx.error_at(
                 key,
-                format!("`{key}` needs `version` 2 or more: version 1 has nothing older to upcast from"),
+                format!(
+                    "`{key}` needs `version` 2 or more: version 1 has nothing older to upcast from"
+                ),
                 format!("set `version = 2` on this event, or remove `{key}`"),
             );
         }

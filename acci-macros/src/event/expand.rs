@@ -13,7 +13,10 @@ const DERIVES: &[&str] = &["Debug", "Clone", "PartialEq", "Serialize", "Deserial
 pub(crate) fn expand(args: &EventArgs, item: &syn::ItemStruct) -> TokenStream {
     let rt = args.runtime.clone().unwrap_or_else(default_runtime);
     let ident = &item.ident;
-    let stored_name = args.name.as_ref().map_or_else(|| ident.to_string(), syn::LitStr::value);
+    let stored_name = args
+        .name
+        .as_ref()
+        .map_or_else(|| ident.to_string(), syn::LitStr::value);
     let version = args.version();
 
     let doc = doc_line(args, &stored_name, version);
@@ -42,7 +45,10 @@ pub(crate) fn expand(args: &EventArgs, item: &syn::ItemStruct) -> TokenStream {
 /// The line appended to the struct's docs: what a newcomer needs to know about storage.
 fn doc_line(args: &EventArgs, stored_name: &str, version: u32) -> String {
     let origin = match (&args.previous, &args.upcast) {
-        (Some((_, path)), _) => format!(" Older versions are upcast through [`{}`].", path_text(path)),
+        (Some((_, path)), _) => format!(
+            " Older versions are upcast through [`{}`].",
+            path_text(path)
+        ),
         (_, Some((_, path))) => format!(" Older versions are upcast by `{}`.", path_text(path)),
         _ => String::new(),
     };
@@ -93,7 +99,8 @@ fn existing_derives(item: &syn::ItemStruct) -> Vec<String> {
 fn decode_fn(args: &EventArgs, rt: &TokenStream, version: u32) -> TokenStream {
     let older = match (&args.previous, &args.upcast) {
         (Some((_, previous)), _) if version > 1 => {
-            let from = quote_spanned!(previous.span()=> <Self as ::core::convert::From<#previous>>::from);
+            let from =
+                quote_spanned!(previous.span()=> <Self as ::core::convert::From<#previous>>::from);
             quote! {
                 if schema_version < #version {
                     return <#previous as #rt::Event>::decode(schema_version, payload).map(#from);
@@ -132,8 +139,16 @@ fn decode_fn(args: &EventArgs, rt: &TokenStream, version: u32) -> TokenStream {
 
 /// Compile-time checks that `previous` is an event of the same stored name, exactly one
 /// version older.
-fn previous_checks(args: &EventArgs, rt: &TokenStream, ident: &syn::Ident, stored_name: &str, version: u32) -> TokenStream {
-    let Some((_, previous)) = &args.previous else { return TokenStream::new() };
+fn previous_checks(
+    args: &EventArgs,
+    rt: &TokenStream,
+    ident: &syn::Ident,
+    stored_name: &str,
+    version: u32,
+) -> TokenStream {
+    let Some((_, previous)) = &args.previous else {
+        return TokenStream::new();
+    };
     if version < 2 {
         return TokenStream::new();
     }

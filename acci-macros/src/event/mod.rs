@@ -19,7 +19,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let output = match syn::parse2::<syn::Item>(item.clone()) {
         Ok(item) => {
             let shape = check::check(&cx, &attr, &item);
-            let name = shape.as_ref().map(|s| s.ident.to_string()).unwrap_or_default();
+            let name = shape
+                .as_ref()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
             let tokens = match shape {
                 Some(shape) => expand::expand(&attr, &shape),
                 None => quote::ToTokens::into_token_stream(item),

@@ -31,27 +31,49 @@ impl EventArgs {
 pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
     let mut parsed = EventArgs::default();
     let parser = syn::meta::parser(|meta| {
-        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         if !KEYS.contains(&key.as_str()) {
             unknown_key(cx, &meta, ATTRIBUTE, KEYS);
             return Ok(());
         }
         if parsed.seen.contains(&key) {
-            cx.error_at(&meta.path, format!("`{key}` is given twice"), format!("keep one `{key} = …` in `{ATTRIBUTE}`"));
+            cx.error_at(
+                &meta.path,
+                format!("`{key}` is given twice"),
+                format!("keep one `{key} = …` in `{ATTRIBUTE}`"),
+            );
             crate::common::skip_value(&meta);
             return Ok(());
         }
         parsed.seen.push(key.clone());
-        let ident = meta.path.get_ident().cloned().expect("known keys are identifiers");
+        let ident = meta
+            .path
+            .get_ident()
+            .cloned()
+            .expect("known keys are identifiers");
         match key.as_str() {
             "name" => {
-                if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "name", "a string such as `\"AccountOpened\"`") {
+                if let Some(lit) = parse_key_value::<syn::LitStr>(
+                    cx,
+                    &meta,
+                    "name",
+                    "a string such as `\"AccountOpened\"`",
+                ) {
                     check_stored_name(cx, &lit, "#[event");
                     parsed.name = Some(lit);
                 }
             }
             "version" => {
-                if let Some(lit) = parse_key_value::<syn::LitInt>(cx, &meta, "version", "an integer from 1 up, such as `2`") {
+                if let Some(lit) = parse_key_value::<syn::LitInt>(
+                    cx,
+                    &meta,
+                    "version",
+                    "an integer from 1 up, such as `2`",
+                ) {
                     match lit.base10_parse::<u32>() {
                         Ok(0) => cx.error_at(
                             &lit,
@@ -68,17 +90,32 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
                 }
             }
             "previous" => {
-                if let Some(path) = parse_key_value::<syn::Path>(cx, &meta, "previous", "the type of the version before, such as `OpenedV1`") {
+                if let Some(path) = parse_key_value::<syn::Path>(
+                    cx,
+                    &meta,
+                    "previous",
+                    "the type of the version before, such as `OpenedV1`",
+                ) {
                     parsed.previous = Some((ident, path));
                 }
             }
             "upcast" => {
-                if let Some(path) = parse_key_value::<syn::Path>(cx, &meta, "upcast", "the path of a function `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`") {
+                if let Some(path) = parse_key_value::<syn::Path>(
+                    cx,
+                    &meta,
+                    "upcast",
+                    "the path of a function `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`",
+                ) {
                     parsed.upcast = Some((ident, path));
                 }
             }
             "crate" => {
-                if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "crate", "a string holding a path, such as `\"::acci_core\"`") {
+                if let Some(lit) = parse_key_value::<syn::LitStr>(
+                    cx,
+                    &meta,
+                    "crate",
+                    "a string holding a path, such as `\"::acci_core\"`",
+                ) {
                     parsed.runtime = parse_runtime(cx, &lit);
                 }
             }

@@ -1,0 +1,247 @@
+//! A bank account on the in-memory event store, told as a transcript.
+//!
+//! Run it with `cargo run -p acci-examples --bin bank-account`.
+
+use std::sync::{Arc, Mutex};
+
+use acci_core::prelude::*;
+use acci_core::{
+    AppendOutcome, CommandRecord, EventStore, LogBatch, NewEvent, ReadAll, Snapshot, StoreError,
+    StoredEvent, StreamId,
+};
+use acci_examples::bank::{BankAccount, Deposit, Deposited, Open, OpenedV1, Withdraw};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let store = Arc::new(RivalWriter::new(InMemoryEventStore::new()));
+    let accounts = Repository::<BankAccount, _>::new(store.clone());
+    let tenant = TenantId::new("acme-bank")?;
+    let ada = AggregateId::new("account-ada")?;
+
+    println!("== Opening Ada's account");
+    let opened = accounts
+        .execute(on(
+            &tenant,
+            &ada,
+            Open {
+                owner: "Ada".into(),
+                currency: "EUR".into(),
+            },
+        ))
+        .await?;
+    println!(
+        "   recorded {:?} at version {}",
+        opened.events, opened.version
+    );
+
+    println!("\n== Depositing 100.00");
+    let deposit = accounts
+        .execute(on(&tenant, &ada, Deposit { amount: 10_000 }))
+        .await?;
+    println!(
+        "   recorded {:?} at version {}",
+        deposit.events, deposit.version
+    );
+
+    println!("\n== Withdrawing 500.00, more than the balance");
+    match accounts
+        .execute(on(&tenant, &ada, Withdraw { amount: 50_000 }))
+        .await
+    {
+        Err(CommandError::Domain(refusal)) => println!("   refused by the account: {refusal}"),
+        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    }
+
+    println!("\n== Another teller deposits 20.00 while our withdrawal of 30.00 is being decided");
+    store.deposit_first_on_next_append(20_00);
+    let withdrawal = accounts
+        .execute(on(&tenant, &ada, Withdraw { amount: 30_00 }))
+        .await?;
+    println!(
+        "   the append met a concurrency conflict; the retry read only the missed event and decided again: \
+         {} attempts, recorded {:?} at version {}",
+        withdrawal.attempts, withdrawal.events, withdrawal.version
+    );
+
+    println!("\n== Sending the same deposit twice, with one command id");
+    let command_id = CommandId::new();
+    let first = accounts
+        .execute(on(&tenant, &ada, Deposit { amount: 5_00 }).with_id(command_id))
+        .await?;
+    let second = accounts
+        .execute(on(&tenant, &ada, Deposit { amount: 5_00 }).with_id(command_id))
+        .await?;
+    println!(
+        "   first:  {:?} at version {} (duplicate: {})",
+        first.events, first.version, first.duplicate
+    );
+    println!(
+        "   second: {:?} at version {} (duplicate: {})",
+        second.events, second.version, second.duplicate
+    );
+    let balance = accounts.load(&tenant, &ada).await?.state.balance();
+    println!("   balance {}: the deposit counted once", cents(balance));
+
+    println!("\n== Reading an account written by an older release, in the v1 shape");
+    let grace = AggregateId::new("account-grace")?;
+    let stream = StreamId::new(tenant.clone(), "BankAccount", grace.clone())?;
+    let old = NewEvent::from_event(
+        &OpenedV1 {
+            owner: "Grace".into(),
+        },
+        Metadata::new(),
+    )?;
+    store
+        .append(&stream, ExpectedVersion::NoStream, vec![old], None)
+        .await?;
+    let stored = store.load(&stream, 1).await?;
+    println!(
+        "   stored: {} v{} {}",
+        stored[0].event_type, stored[0].schema_version, stored[0].data
+    );
+    let grace_account = accounts.load(&tenant, &grace).await?;
+    println!(
+        "   loaded: owner {}, currency {} (upcast from v1 by `From<OpenedV1> for Opened`)",
+        grace_account.state.owner(),
+        grace_account.state.currency()
+    );
+
+    println!("\n== Snapshots: `snapshot_every = 5`");
+    let before = accounts.load(&tenant, &ada).await?;
+    println!(
+        "   Ada's stream is at version {}; the deposit at version 5 took a snapshot, so this load \
+         started from it and applied {} event(s)",
+        before.version, before.events_applied
+    );
+    for amount in [1_00, 2_00, 3_00, 4_00, 5_00, 6_00] {
+        let outcome = accounts
+            .execute(on(&tenant, &ada, Deposit { amount }))
+            .await?;
+        let note = match outcome.snapshot_taken {
+            Some(version) => format!(" -> snapshot taken at version {version}"),
+            None => String::new(),
+        };
+        println!(
+            "   deposited {} at version {}{note}",
+            cents(amount),
+            outcome.version
+        );
+    }
+    let after = accounts.load(&tenant, &ada).await?;
+    println!(
+        "   loading now starts from the snapshot at version {} and applies {} event(s) on top: balance {}",
+        after
+            .snapshot_version
+            .map_or_else(|| "none".into(), |v| v.to_string()),
+        after.events_applied,
+        cents(after.state.balance())
+    );
+
+    println!("\n== The global log of tenant {tenant}");
+    let batch = store
+        .read_all(&ReadAll::new(acci_core::TenantScope::Tenant(
+            tenant.clone(),
+        )))
+        .await?;
+    for event in &batch.events {
+        println!(
+            "   {:>3}  {:<14} #{} {:<15} v{} {}",
+            event.position.position,
+            event.stream.aggregate_id,
+            event.sequence,
+            event.event_type,
+            event.schema_version,
+            event.data
+        );
+    }
+    Ok(())
+}
+
+/// A command for account `id` of `tenant`.
+fn on<C>(tenant: &TenantId, id: &AggregateId, payload: C) -> Command<C> {
+    Command::new(tenant.clone(), id.clone(), payload)
+}
+
+fn cents(amount: u64) -> String {
+    format!("{}.{:02}", amount / 100, amount % 100)
+}
+
+/// An event store that lets "another writer" slip a deposit in just before the next
+/// append, so the transcript shows a real concurrency conflict and its retry every run.
+struct RivalWriter<S> {
+    inner: S,
+    pending: Mutex<Option<u64>>,
+}
+
+impl<S> RivalWriter<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            pending: Mutex::new(None),
+        }
+    }
+
+    fn deposit_first_on_next_append(&self, amount: u64) {
+        *self.pending.lock().expect("not poisoned") = Some(amount);
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: EventStore> EventStore for RivalWriter<S> {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Option<CommandId>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let rival = self.pending.lock().expect("not poisoned").take();
+        if let Some(amount) = rival {
+            let deposit = NewEvent::from_event(
+                &Deposited { amount },
+                Metadata::new().with_user_id("teller-2"),
+            )
+            .map_err(|e| StoreError::Backend {
+                message: e.to_string(),
+                retryable: false,
+                source: None,
+            })?;
+            self.inner
+                .append(stream, ExpectedVersion::Any, vec![deposit], None)
+                .await?;
+        }
+        self.inner
+            .append(stream, expected, events, command_id)
+            .await
+    }
+
+    async fn load(
+        &self,
+        stream: &StreamId,
+        from_sequence: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.load(stream, from_sequence).await
+    }
+
+    async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError> {
+        self.inner.read_all(request).await
+    }
+
+    async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
+        self.inner.save_snapshot(stream, snapshot).await
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        self.inner.load_snapshot(stream).await
+    }
+
+    async fn find_command(
+        &self,
+        tenant: &TenantId,
+        command_id: CommandId,
+    ) -> Result<Option<CommandRecord>, StoreError> {
+        self.inner.find_command(tenant, command_id).await
+    }
+}
