@@ -1,0 +1,792 @@
+//! The event store conformance suite: the contract every [`EventStore`] keeps.
+//!
+//! Each case is a function over a fresh, empty store. Run them all for a store with
+//! [`conformance_tests!`](crate::conformance_tests), which generates one `#[tokio::test]`
+//! per case, so a failure names the rule that broke:
+//!
+//! ```ignore
+//! acci_tests::conformance_tests!(async { InMemoryEventStore::new() });
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use acci_core::{
+    AggregateId, AppendOutcome, Appended, CommandId, EventId, EventStore, ExpectedVersion,
+    LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, Metadata, NewEvent, ReadAll, Snapshot,
+    StoreError, StreamId, TenantId, TenantScope,
+};
+use serde_json::{Value, json};
+
+/// Runs every conformance case as its own `#[tokio::test]`.
+///
+/// `$make` is an expression that evaluates to a future of a fresh, empty store; it is
+/// evaluated once per test, so stores that need setup (a database per test) do it there.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@cases $make;
+            append_to_a_new_stream_numbers_events_from_one,
+            no_stream_expectation_rejects_an_existing_stream,
+            exact_expectation_reports_expected_and_actual,
+            any_expectation_always_appends,
+            a_failed_append_stores_nothing,
+            malformed_input_is_rejected_before_storage,
+            duplicate_event_ids_are_rejected,
+            load_reads_from_a_sequence_number,
+            load_range_reads_both_ends_included,
+            streams_are_separate_per_tenant_type_and_id,
+            unusual_ids_round_trip,
+            payload_and_metadata_round_trip,
+            global_log_reads_every_event_once_in_batches,
+            global_log_filters_by_event_type,
+            global_log_is_scoped_to_a_tenant,
+            global_log_rejects_bad_requests,
+            snapshots_keep_the_newest_per_stream,
+            snapshots_past_the_stream_are_rejected,
+            command_ids_are_recorded_with_their_events,
+            a_failed_append_records_no_command,
+            racing_appends_with_one_expected_version_let_one_win,
+            concurrent_writers_leave_a_complete_consistent_log,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = ::std::sync::Arc::new($make.await);
+                $crate::conformance::$case(store).await;
+            }
+        )*
+    };
+}
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).expect("a valid tenant id")
+}
+
+fn stream(tenant_name: &str, aggregate_type: &str, id: &str) -> StreamId {
+    StreamId::new(
+        tenant(tenant_name),
+        aggregate_type,
+        AggregateId::new(id).expect("a valid id"),
+    )
+    .expect("a valid stream")
+}
+
+fn event(event_type: &str, payload: Value) -> NewEvent {
+    NewEvent {
+        event_id: EventId::new(),
+        event_type: event_type.to_owned().into(),
+        schema_version: 1,
+        payload,
+        metadata: Metadata::default(),
+    }
+}
+
+fn numbered(count: usize) -> Vec<NewEvent> {
+    (0..count)
+        .map(|n| event("Counted", json!({ "n": n })))
+        .collect()
+}
+
+async fn append<S: EventStore + ?Sized>(
+    store: &S,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) -> Appended {
+    match store.append(stream, expected, events, None).await {
+        Ok(AppendOutcome::Appended(appended)) => appended,
+        other => panic!("expected the append to {stream} to succeed, got {other:?}"),
+    }
+}
+
+async fn read_everything<S: EventStore + ?Sized>(
+    store: &S,
+    scope: TenantScope,
+    batch: usize,
+) -> Vec<acci_core::StoredEvent> {
+    let mut all = Vec::new();
+    let mut after = LogPosition::START;
+    loop {
+        let page = store
+            .read_all(&ReadAll::new(scope.clone()).after(after).limit(batch))
+            .await
+            .expect("read_all");
+        assert!(
+            page.events.len() <= batch,
+            "a batch holds at most its limit"
+        );
+        if page.events.is_empty() {
+            assert_eq!(page.next, after, "an empty batch resumes where it started");
+            return all;
+        }
+        assert_eq!(page.next, page.events.last().expect("not empty").position);
+        after = page.next;
+        all.extend(page.events);
+    }
+}
+
+/// Sequences start at 1, grow by one, and the result names the new version.
+pub async fn append_to_a_new_stream_numbers_events_from_one<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    let first = append(&*store, &s, ExpectedVersion::NoStream, numbered(3)).await;
+    assert_eq!((first.first_sequence, first.last_sequence), (1, 3));
+    let second = append(&*store, &s, ExpectedVersion::Exactly(3), numbered(2)).await;
+    assert_eq!((second.first_sequence, second.last_sequence), (4, 5));
+    assert!(second.last_position > first.last_position);
+    let loaded = store.load(&s, 1).await.expect("load");
+    assert_eq!(
+        loaded.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    assert_eq!(loaded[4].position, second.last_position);
+}
+
+/// `NoStream` (and `Exactly(0)`) fail once the stream has an event.
+pub async fn no_stream_expectation_rejects_an_existing_stream<S: EventStore + ?Sized>(
+    store: Arc<S>,
+) {
+    let s = stream("t1", "Account", "a-1");
+    append(&*store, &s, ExpectedVersion::Exactly(0), numbered(1)).await;
+    for expected in [ExpectedVersion::NoStream, ExpectedVersion::Exactly(0)] {
+        match store.append(&s, expected, numbered(1), None).await {
+            Err(StoreError::Conflict(conflict)) => {
+                assert_eq!(conflict.expected, expected);
+                assert_eq!(conflict.actual, 1);
+                assert_eq!(conflict.stream, s);
+            }
+            other => panic!("expected a conflict for {expected}, got {other:?}"),
+        }
+    }
+}
+
+/// A wrong exact version is a conflict naming both versions, for a missing stream too.
+pub async fn exact_expectation_reports_expected_and_actual<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    match store
+        .append(&s, ExpectedVersion::Exactly(2), numbered(1), None)
+        .await
+    {
+        Err(StoreError::Conflict(c)) => {
+            assert_eq!((c.expected, c.actual), (ExpectedVersion::Exactly(2), 0))
+        }
+        other => panic!("expected a conflict on a missing stream, got {other:?}"),
+    }
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(2)).await;
+    match store
+        .append(&s, ExpectedVersion::Exactly(1), numbered(1), None)
+        .await
+    {
+        Err(StoreError::Conflict(c)) => {
+            assert_eq!((c.expected, c.actual), (ExpectedVersion::Exactly(1), 2));
+            let message = StoreError::Conflict(c).to_string();
+            assert!(
+                message.contains("expected version 1") && message.contains("version 2"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+/// `Any` appends to a new and to an existing stream.
+pub async fn any_expectation_always_appends<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    assert_eq!(
+        append(&*store, &s, ExpectedVersion::Any, numbered(1))
+            .await
+            .last_sequence,
+        1
+    );
+    assert_eq!(
+        append(&*store, &s, ExpectedVersion::Any, numbered(2))
+            .await
+            .last_sequence,
+        3
+    );
+}
+
+/// A rejected append leaves no event behind: not in the stream, not in the log.
+pub async fn a_failed_append_stores_nothing<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(1)).await;
+    let existing_id = store.load(&s, 1).await.expect("load")[0].event_id;
+    let mut batch = numbered(3);
+    batch[2].event_id = existing_id;
+    assert!(matches!(
+        store.append(&s, ExpectedVersion::Exactly(1), batch, None).await,
+        Err(StoreError::DuplicateEventId(id)) if id == existing_id
+    ));
+    assert!(matches!(
+        store
+            .append(&s, ExpectedVersion::Exactly(7), numbered(3), None)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.load(&s, 1).await.expect("load").len(), 1);
+    assert_eq!(
+        read_everything(&*store, TenantScope::AllTenants, 100)
+            .await
+            .len(),
+        1
+    );
+}
+
+/// Empty lists, non-object payloads, version 0, bad type names and oversized batches are
+/// validation errors that name the problem.
+pub async fn malformed_input_is_rejected_before_storage<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    let expect_invalid = |result: Result<AppendOutcome, StoreError>, fragment: &str| match result {
+        Err(StoreError::Validation(v)) => {
+            assert!(
+                v.to_string().contains(fragment),
+                "`{v}` should mention `{fragment}`"
+            )
+        }
+        other => panic!("expected a validation error about `{fragment}`, got {other:?}"),
+    };
+    expect_invalid(
+        store.append(&s, ExpectedVersion::Any, vec![], None).await,
+        "event list is empty",
+    );
+    expect_invalid(
+        store
+            .append(
+                &s,
+                ExpectedVersion::Any,
+                vec![event("Counted", json!([1, 2]))],
+                None,
+            )
+            .await,
+        "not a JSON object: an array",
+    );
+    expect_invalid(
+        store
+            .append(
+                &s,
+                ExpectedVersion::Any,
+                vec![event("Counted", json!("text"))],
+                None,
+            )
+            .await,
+        "not a JSON object: a string",
+    );
+    let mut zero = event("Counted", json!({}));
+    zero.schema_version = 0;
+    expect_invalid(
+        store
+            .append(&s, ExpectedVersion::Any, vec![zero], None)
+            .await,
+        "versions start at 1",
+    );
+    expect_invalid(
+        store
+            .append(&s, ExpectedVersion::Any, vec![event("", json!({}))], None)
+            .await,
+        "event type must not be empty",
+    );
+    expect_invalid(
+        store
+            .append(
+                &s,
+                ExpectedVersion::Any,
+                vec![event("bad\nname", json!({}))],
+                None,
+            )
+            .await,
+        "control character",
+    );
+    expect_invalid(
+        store
+            .append(
+                &s,
+                ExpectedVersion::Any,
+                numbered(MAX_EVENTS_PER_APPEND + 1),
+                None,
+            )
+            .await,
+        "at most",
+    );
+    assert!(StreamId::new(tenant("t1"), "", AggregateId::new("x").expect("id")).is_err());
+    assert!(store.load(&s, 1).await.expect("load").is_empty());
+}
+
+/// Two events with one id never both get stored, within a batch or across appends.
+pub async fn duplicate_event_ids_are_rejected<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    let mut twins = numbered(2);
+    twins[1].event_id = twins[0].event_id;
+    assert!(matches!(
+        store
+            .append(&s, ExpectedVersion::Any, twins.clone(), None)
+            .await,
+        Err(StoreError::DuplicateEventId(_))
+    ));
+    append(&*store, &s, ExpectedVersion::Any, vec![twins[0].clone()]).await;
+    let other = stream("t1", "Account", "a-2");
+    assert!(matches!(
+        store
+            .append(&other, ExpectedVersion::Any, vec![twins[1].clone()], None)
+            .await,
+        Err(StoreError::DuplicateEventId(_))
+    ));
+}
+
+/// `load(stream, n)` returns the events from sequence `n` on; past the end, none.
+pub async fn load_reads_from_a_sequence_number<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(5)).await;
+    let sequences =
+        |events: Vec<acci_core::StoredEvent>| events.iter().map(|e| e.sequence).collect::<Vec<_>>();
+    assert_eq!(
+        sequences(store.load(&s, 0).await.expect("load")),
+        [1, 2, 3, 4, 5]
+    );
+    assert_eq!(sequences(store.load(&s, 4).await.expect("load")), [4, 5]);
+    assert!(store.load(&s, 6).await.expect("load").is_empty());
+    assert!(
+        store
+            .load(&stream("t1", "Account", "missing"), 1)
+            .await
+            .expect("load")
+            .is_empty()
+    );
+}
+
+/// `load_range(stream, a, b)` returns `a..=b`, clipped to the stream.
+pub async fn load_range_reads_both_ends_included<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(5)).await;
+    let range =
+        |events: Vec<acci_core::StoredEvent>| events.iter().map(|e| e.sequence).collect::<Vec<_>>();
+    assert_eq!(
+        range(store.load_range(&s, 2, 4).await.expect("range")),
+        [2, 3, 4]
+    );
+    assert_eq!(
+        range(store.load_range(&s, 4, 99).await.expect("range")),
+        [4, 5]
+    );
+    assert!(store.load_range(&s, 4, 3).await.expect("range").is_empty());
+}
+
+/// The same aggregate id in another tenant or aggregate type is another stream.
+pub async fn streams_are_separate_per_tenant_type_and_id<S: EventStore + ?Sized>(store: Arc<S>) {
+    let streams = [
+        stream("t1", "Account", "same"),
+        stream("t2", "Account", "same"),
+        stream("t1", "Customer", "same"),
+        stream("t1", "Account", "other"),
+    ];
+    for (index, s) in streams.iter().enumerate() {
+        append(&*store, s, ExpectedVersion::NoStream, numbered(index + 1)).await;
+    }
+    for (index, s) in streams.iter().enumerate() {
+        let events = store.load(s, 1).await.expect("load");
+        assert_eq!(events.len(), index + 1, "stream {s}");
+        assert!(events.iter().all(|e| e.stream == *s));
+    }
+}
+
+/// Quotes, backslashes, non-ASCII text and 1 KiB ids are stored and found as given.
+pub async fn unusual_ids_round_trip<S: EventStore + ?Sized>(store: Arc<S>) {
+    let long = "x".repeat(1024);
+    for (tenant_name, id) in [
+        ("o'brien", "o'brien"),
+        ("back\\slash", "a\\b\\\\c"),
+        ("tenant \"quoted\"", "'; drop table events; --"),
+        ("日本", "emoji 🙂 and ümlauts"),
+        ("t-long", long.as_str()),
+        ("percent%_", "50%_off"),
+    ] {
+        let s = stream(tenant_name, "Account", id);
+        append(&*store, &s, ExpectedVersion::NoStream, numbered(1)).await;
+        let loaded = store.load(&s, 1).await.expect("load");
+        assert_eq!(loaded.len(), 1, "stream {s}");
+        assert_eq!(loaded[0].stream.aggregate_id.as_str(), id);
+        assert_eq!(loaded[0].stream.tenant.as_str(), tenant_name);
+        let own = read_everything(&*store, TenantScope::Tenant(tenant(tenant_name)), 10).await;
+        assert_eq!(own.len(), 1, "tenant {tenant_name} sees exactly its event");
+    }
+}
+
+/// Payload and metadata come back as they went in; the store sets the time.
+pub async fn payload_and_metadata_round_trip<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a-1");
+    let correlation = uuid_like(1);
+    let metadata = Metadata::new()
+        .with_correlation_id(correlation)
+        .with_causation_id(uuid_like(2))
+        .with_user_id("user-7")
+        .with_entry("request", json!({ "ip": "10.0.0.1", "tags": ["a", "b"] }));
+    let payload =
+        json!({ "nested": { "list": [1, 2.5, null, "x"], "flag": true }, "text": "ünïcode \"q\"" });
+    let mut new = event("Counted", payload.clone());
+    new.metadata = metadata.clone();
+    new.schema_version = 3;
+    let id = new.event_id;
+    let before = chrono::Utc::now();
+    append(&*store, &s, ExpectedVersion::NoStream, vec![new]).await;
+    let loaded = store.load(&s, 1).await.expect("load").remove(0);
+    assert_eq!(loaded.event_id, id);
+    assert_eq!(loaded.data, payload);
+    assert_eq!(loaded.metadata, metadata);
+    assert_eq!(loaded.schema_version, 3);
+    assert_eq!(loaded.event_type, "Counted");
+    let skew = chrono::Duration::seconds(5);
+    assert!(loaded.recorded_at >= before - skew && loaded.recorded_at <= chrono::Utc::now() + skew);
+}
+
+fn uuid_like(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(n)
+}
+
+/// Reading the log in small batches returns every event exactly once, in position order,
+/// with each stream's events in sequence order.
+pub async fn global_log_reads_every_event_once_in_batches<S: EventStore + ?Sized>(store: Arc<S>) {
+    let a = stream("t1", "Account", "a");
+    let b = stream("t1", "Account", "b");
+    for round in 0..4 {
+        append(&*store, &a, ExpectedVersion::Any, numbered(round + 1)).await;
+        append(&*store, &b, ExpectedVersion::Any, numbered(2)).await;
+    }
+    let all = read_everything(&*store, TenantScope::AllTenants, 3).await;
+    assert_eq!(all.len(), (1 + 2 + 3 + 4) + 8);
+    assert!(
+        all.windows(2).all(|w| w[0].position < w[1].position),
+        "strictly increasing positions"
+    );
+    let mut last_sequence: HashMap<StreamId, u64> = HashMap::new();
+    for e in &all {
+        let previous = last_sequence
+            .insert(e.stream.clone(), e.sequence)
+            .unwrap_or(0);
+        assert_eq!(
+            e.sequence,
+            previous + 1,
+            "stream order agrees with log order"
+        );
+    }
+    let resumed = store
+        .read_all(
+            &ReadAll::new(TenantScope::AllTenants)
+                .after(all[9].position)
+                .limit(100),
+        )
+        .await
+        .expect("read");
+    assert_eq!(
+        resumed.events.first().map(|e| e.event_id),
+        Some(all[10].event_id)
+    );
+}
+
+/// A type filter returns only those types, still in log order.
+pub async fn global_log_filters_by_event_type<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a");
+    let kinds = [
+        "Opened",
+        "Deposited",
+        "Withdrawn",
+        "Deposited",
+        "Closed",
+        "Deposited",
+    ];
+    let events = kinds.iter().map(|k| event(k, json!({}))).collect();
+    append(&*store, &s, ExpectedVersion::NoStream, events).await;
+    let mut seen = Vec::new();
+    let mut after = LogPosition::START;
+    loop {
+        let request = ReadAll::new(TenantScope::AllTenants)
+            .after(after)
+            .limit(2)
+            .event_types(["Deposited", "Closed"]);
+        let page = store.read_all(&request).await.expect("read");
+        if page.events.is_empty() {
+            break;
+        }
+        after = page.next;
+        seen.extend(page.events.into_iter().map(|e| (e.sequence, e.event_type)));
+    }
+    let expected: Vec<(u64, String)> = vec![
+        (2, "Deposited".into()),
+        (4, "Deposited".into()),
+        (5, "Closed".into()),
+        (6, "Deposited".into()),
+    ];
+    assert_eq!(seen, expected);
+}
+
+/// A tenant-scoped read never returns another tenant's events; `AllTenants` returns all.
+pub async fn global_log_is_scoped_to_a_tenant<S: EventStore + ?Sized>(store: Arc<S>) {
+    for (t, count) in [("t1", 3), ("t2", 2), ("t3", 1)] {
+        append(
+            &*store,
+            &stream(t, "Account", "a"),
+            ExpectedVersion::NoStream,
+            numbered(count),
+        )
+        .await;
+    }
+    let t2 = read_everything(&*store, TenantScope::Tenant(tenant("t2")), 1).await;
+    assert_eq!(t2.len(), 2);
+    assert!(t2.iter().all(|e| e.stream.tenant.as_str() == "t2"));
+    assert_eq!(
+        read_everything(&*store, TenantScope::AllTenants, 2)
+            .await
+            .len(),
+        6
+    );
+    assert!(
+        read_everything(&*store, TenantScope::Tenant(tenant("nobody")), 5)
+            .await
+            .is_empty()
+    );
+}
+
+/// Zero or oversized batches and an empty type filter are validation errors.
+pub async fn global_log_rejects_bad_requests<S: EventStore + ?Sized>(store: Arc<S>) {
+    for request in [
+        ReadAll::new(TenantScope::AllTenants).limit(0),
+        ReadAll::new(TenantScope::AllTenants).limit(MAX_READ_BATCH + 1),
+        ReadAll::new(TenantScope::AllTenants).event_types(Vec::<String>::new()),
+        ReadAll::new(TenantScope::AllTenants).event_types([""]),
+    ] {
+        assert!(
+            matches!(
+                store.read_all(&request).await,
+                Err(StoreError::Validation(_))
+            ),
+            "{request:?} should be rejected"
+        );
+    }
+}
+
+fn snapshot(version: u64, marker: &str) -> Snapshot {
+    Snapshot {
+        version,
+        state_version: 42,
+        state: json!({ "marker": marker }),
+        taken_at: chrono::Utc::now(),
+    }
+}
+
+/// The store keeps the newest snapshot per stream; an older one does not replace it.
+pub async fn snapshots_keep_the_newest_per_stream<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a");
+    let other_tenant = stream("t2", "Account", "a");
+    assert!(store.load_snapshot(&s).await.expect("load").is_none());
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(10)).await;
+    store
+        .save_snapshot(&s, snapshot(5, "five"))
+        .await
+        .expect("save");
+    store
+        .save_snapshot(&s, snapshot(3, "three"))
+        .await
+        .expect("an older snapshot is accepted and ignored");
+    let kept = store
+        .load_snapshot(&s)
+        .await
+        .expect("load")
+        .expect("a snapshot");
+    assert_eq!(
+        (kept.version, kept.state["marker"].as_str()),
+        (5, Some("five"))
+    );
+    assert_eq!(kept.state_version, 42);
+    store
+        .save_snapshot(&s, snapshot(10, "ten"))
+        .await
+        .expect("save");
+    assert_eq!(
+        store
+            .load_snapshot(&s)
+            .await
+            .expect("load")
+            .expect("a snapshot")
+            .version,
+        10
+    );
+    assert!(
+        store
+            .load_snapshot(&other_tenant)
+            .await
+            .expect("load")
+            .is_none(),
+        "snapshots are per tenant"
+    );
+}
+
+/// A snapshot claiming events the stream does not have is rejected.
+pub async fn snapshots_past_the_stream_are_rejected<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a");
+    assert!(matches!(
+        store.save_snapshot(&s, snapshot(1, "ghost")).await,
+        Err(StoreError::Validation(_))
+    ));
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(2)).await;
+    assert!(matches!(
+        store.save_snapshot(&s, snapshot(3, "ahead")).await,
+        Err(StoreError::Validation(_))
+    ));
+    assert!(matches!(
+        store.save_snapshot(&s, snapshot(0, "zero")).await,
+        Err(StoreError::Validation(_))
+    ));
+    assert!(store.load_snapshot(&s).await.expect("load").is_none());
+}
+
+/// A command id is recorded with its events; sending it again stores nothing and returns
+/// the first record. Ids are per tenant.
+pub async fn command_ids_are_recorded_with_their_events<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a");
+    let command = CommandId::new();
+    let first = match store
+        .append(&s, ExpectedVersion::NoStream, numbered(2), Some(command))
+        .await
+    {
+        Ok(AppendOutcome::Appended(appended)) => appended,
+        other => panic!("expected an append, got {other:?}"),
+    };
+    let record = store
+        .find_command(&tenant("t1"), command)
+        .await
+        .expect("find")
+        .expect("recorded");
+    assert_eq!((record.first_sequence, record.last_sequence), (1, 2));
+    assert_eq!(record.last_position, first.last_position);
+    assert_eq!(record.stream, s);
+    match store
+        .append(&s, ExpectedVersion::Any, numbered(2), Some(command))
+        .await
+    {
+        Ok(AppendOutcome::AlreadyApplied(again)) => assert_eq!(again, record),
+        other => panic!("expected the first record back, got {other:?}"),
+    }
+    assert_eq!(
+        store.load(&s, 1).await.expect("load").len(),
+        2,
+        "the repeat stored nothing"
+    );
+    assert!(
+        store
+            .find_command(&tenant("t2"), command)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let elsewhere = stream("t2", "Account", "a");
+    assert!(matches!(
+        store
+            .append(&elsewhere, ExpectedVersion::Any, numbered(1), Some(command))
+            .await,
+        Ok(AppendOutcome::Appended(_))
+    ));
+}
+
+/// An append that fails records no command, so the command can be sent again.
+pub async fn a_failed_append_records_no_command<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a");
+    let command = CommandId::new();
+    assert!(
+        store
+            .append(&s, ExpectedVersion::Exactly(4), numbered(1), Some(command))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .append(&s, ExpectedVersion::Any, vec![], Some(command))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .find_command(&tenant("t1"), command)
+            .await
+            .expect("find")
+            .is_none()
+    );
+}
+
+/// Of many appends expecting the same version, exactly one succeeds.
+pub async fn racing_appends_with_one_expected_version_let_one_win<
+    S: EventStore + ?Sized + 'static,
+>(
+    store: Arc<S>,
+) {
+    let s = stream("t1", "Account", "contended");
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(1)).await;
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, s) = (Arc::clone(&store), s.clone());
+            tokio::spawn(async move {
+                store
+                    .append(&s, ExpectedVersion::Exactly(1), numbered(2), None)
+                    .await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(AppendOutcome::Appended(a)) => {
+                wins += 1;
+                assert_eq!(a.last_sequence, 3);
+            }
+            Err(StoreError::Conflict(c)) => assert_eq!(c.actual, 3),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.load(&s, 1).await.expect("load").len(), 3);
+}
+
+/// Writers on many streams at once: the log holds every event once, each stream is
+/// gap-free, and log order agrees with stream order.
+pub async fn concurrent_writers_leave_a_complete_consistent_log<
+    S: EventStore + ?Sized + 'static,
+>(
+    store: Arc<S>,
+) {
+    const WRITERS: usize = 8;
+    const APPENDS: usize = 25;
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for a in 0..APPENDS {
+                    // Two writers share each stream, so appends also race per stream.
+                    let s = stream("t1", "Account", &format!("s-{}", w % (WRITERS / 2)));
+                    let events = vec![event("Counted", json!({ "writer": w, "append": a })); 2]
+                        .into_iter()
+                        .map(|mut e| {
+                            e.event_id = EventId::new();
+                            e
+                        })
+                        .collect();
+                    append(&*store, &s, ExpectedVersion::Any, events).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let all = read_everything(&*store, TenantScope::AllTenants, 37).await;
+    assert_eq!(all.len(), WRITERS * APPENDS * 2);
+    let mut per_stream: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for e in &all {
+        per_stream
+            .entry(e.stream.aggregate_id.to_string())
+            .or_default()
+            .push(e.sequence);
+    }
+    for (id, sequences) in per_stream {
+        let expected: Vec<u64> = (1..=sequences.len() as u64).collect();
+        assert_eq!(sequences, expected, "stream {id} in log order");
+    }
+}
