@@ -3,9 +3,7 @@
 //! - [`conformance`]: the contract every event store keeps, written once, generic over
 //!   [`acci_core::EventStore`], run for each store with
 //!   [`conformance_tests!`](crate::conformance_tests).
-//! - [`interfering`]: a store wrapper that stages concurrent writers for tests.
 //! - `tests/`: the suite on the in-memory store, the command path end to end, and the
 //!   macros' compile-fail (`ui/`) and lint tests.
 
 pub mod conformance;
-pub mod interfering;

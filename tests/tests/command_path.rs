@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use acci_core::prelude::*;
+use acci_core::testing::Interfering;
 use acci_core::{
     AppendOutcome, DecodeFailure, EventId, LoadError, NewEvent, Snapshot, StoreError, StreamId,
 };
-use acci_tests::interfering::Interfering;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

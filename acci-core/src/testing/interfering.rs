@@ -1,18 +1,36 @@
-//! A store wrapper that lets tests stage the races a real deployment has: another writer
-//! appending just before ours, and a record of what the command path loaded.
+//! A store wrapper that stages the races a real deployment has: another writer appending
+//! just before ours, and a record of what the command path loaded.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use acci_core::{
-    AppendOutcome, CommandId, CommandRecord, EventStore, ExpectedVersion, LogBatch, NewEvent,
-    ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantId,
-};
 use async_trait::async_trait;
 
-/// Wraps a store. Before each of the next `rivals` appends, it appends `rival_event()` to
-/// the same stream first, so the wrapped append meets a concurrency conflict. It also
-/// records the `from_sequence` of every `load`.
+use crate::error::StoreError;
+use crate::event::{NewEvent, StoredEvent};
+use crate::ids::{CommandId, StreamId, TenantId};
+use crate::store::{
+    AppendOutcome, CommandRecord, EventStore, ExpectedVersion, LogBatch, ReadAll, Snapshot,
+};
+
+/// Wraps a store to test what happens under concurrent writers, deterministically.
+///
+/// After [`interfere_with_next(n)`](Interfering::interfere_with_next), each of the next
+/// `n` appends is preceded by another writer's append of `rival_event()` to the same
+/// stream, so the wrapped append meets a concurrency conflict exactly as it would in
+/// production. It also records the `from_sequence` of every `load`, so a test can check
+/// that a retry reads only the events it missed.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use acci_core::prelude::*;
+/// use acci_core::testing::Interfering;
+/// # #[event] pub struct Ticked {}
+/// let store = Arc::new(Interfering::new(InMemoryEventStore::new(), || {
+///     acci_core::NewEvent::from_event(&Ticked {}, Metadata::new()).unwrap()
+/// }));
+/// store.interfere_with_next(1);
+/// ```
 pub struct Interfering<S> {
     inner: S,
     rivals: AtomicUsize,

@@ -1,4 +1,5 @@
-//! Given/when/then fixtures for aggregates: no store, no runtime, just the decision.
+//! Test support: given/when/then fixtures for aggregates (no store, no runtime, just the
+//! decision), and [`Interfering`], a store wrapper that stages concurrent writers.
 //!
 //! ```
 //! # use acci_core::prelude::*;
@@ -25,6 +26,8 @@
 //! given::<Account>([]).when(Deposit(0)).then_expect_error(Zero);
 //! ```
 
+mod interfering;
+
 use std::fmt::{self, Debug, Write as _};
 
 use similar::{ChangeTag, TextDiff};
@@ -32,6 +35,8 @@ use similar::{ChangeTag, TextDiff};
 use crate::aggregate::{Aggregate, Handle};
 use crate::error::ValidationError;
 use crate::event::EventEnum;
+
+pub use interfering::Interfering;
 
 /// Starts a fixture from the events already in the stream.
 pub fn given<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> Given<A> {

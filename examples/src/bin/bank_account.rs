@@ -2,20 +2,24 @@
 //!
 //! Run it with `cargo run -p acci-examples --bin bank-account`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use acci_core::prelude::*;
-use acci_core::{
-    AppendOutcome, CommandRecord, EventStore, LogBatch, NewEvent, ReadAll, Snapshot, StoreError,
-    StoredEvent, StreamId,
-};
+use acci_core::testing::Interfering;
+use acci_core::{NewEvent, ReadAll, StreamId, TenantScope};
 use acci_examples::bank::{BankAccount, Deposit, Deposited, Open, OpenedV1, Withdraw};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let store = Arc::new(RivalWriter::new(InMemoryEventStore::new()));
+    // The in-memory store, wrapped so that the transcript can show a concurrency conflict
+    // every run: on request, "another teller" deposits 20.00 just before our next append.
+    let store = Arc::new(Interfering::new(InMemoryEventStore::new(), || {
+        let deposit = Deposited { amount: 20_00 };
+        NewEvent::from_event(&deposit, Metadata::new().with_user_id("teller-2"))
+            .expect("a deposit serializes")
+    }));
     let accounts = Repository::<BankAccount, _>::new(store.clone());
     let tenant = TenantId::new("acme-bank")?;
     let ada = AggregateId::new("account-ada")?;
@@ -55,7 +59,7 @@ async fn main() -> Result<(), Error> {
     }
 
     println!("\n== Another teller deposits 20.00 while our withdrawal of 30.00 is being decided");
-    store.deposit_first_on_next_append(20_00);
+    store.interfere_with_next(1);
     let withdrawal = accounts
         .execute(on(&tenant, &ada, Withdraw { amount: 30_00 }))
         .await?;
@@ -141,9 +145,7 @@ async fn main() -> Result<(), Error> {
 
     println!("\n== The global log of tenant {tenant}");
     let batch = store
-        .read_all(&ReadAll::new(acci_core::TenantScope::Tenant(
-            tenant.clone(),
-        )))
+        .read_all(&ReadAll::new(TenantScope::Tenant(tenant.clone())))
         .await?;
     for event in &batch.events {
         println!(
@@ -166,82 +168,4 @@ fn on<C>(tenant: &TenantId, id: &AggregateId, payload: C) -> Command<C> {
 
 fn cents(amount: u64) -> String {
     format!("{}.{:02}", amount / 100, amount % 100)
-}
-
-/// An event store that lets "another writer" slip a deposit in just before the next
-/// append, so the transcript shows a real concurrency conflict and its retry every run.
-struct RivalWriter<S> {
-    inner: S,
-    pending: Mutex<Option<u64>>,
-}
-
-impl<S> RivalWriter<S> {
-    fn new(inner: S) -> Self {
-        Self {
-            inner,
-            pending: Mutex::new(None),
-        }
-    }
-
-    fn deposit_first_on_next_append(&self, amount: u64) {
-        *self.pending.lock().expect("not poisoned") = Some(amount);
-    }
-}
-
-#[async_trait::async_trait]
-impl<S: EventStore> EventStore for RivalWriter<S> {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-        command_id: Option<CommandId>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let rival = self.pending.lock().expect("not poisoned").take();
-        if let Some(amount) = rival {
-            let deposit = NewEvent::from_event(
-                &Deposited { amount },
-                Metadata::new().with_user_id("teller-2"),
-            )
-            .map_err(|e| StoreError::Backend {
-                message: e.to_string(),
-                retryable: false,
-                source: None,
-            })?;
-            self.inner
-                .append(stream, ExpectedVersion::Any, vec![deposit], None)
-                .await?;
-        }
-        self.inner
-            .append(stream, expected, events, command_id)
-            .await
-    }
-
-    async fn load(
-        &self,
-        stream: &StreamId,
-        from_sequence: u64,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.load(stream, from_sequence).await
-    }
-
-    async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError> {
-        self.inner.read_all(request).await
-    }
-
-    async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
-        self.inner.save_snapshot(stream, snapshot).await
-    }
-
-    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
-        self.inner.load_snapshot(stream).await
-    }
-
-    async fn find_command(
-        &self,
-        tenant: &TenantId,
-        command_id: CommandId,
-    ) -> Result<Option<CommandRecord>, StoreError> {
-        self.inner.find_command(tenant, command_id).await
-    }
 }
