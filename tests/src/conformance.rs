@@ -5,7 +5,7 @@
 //! per case, so a failure names the rule that broke:
 //!
 //! ```ignore
-//! acci_tests::conformance_tests!(async { InMemoryEventStore::new() });
+//! acci_tests::conformance_tests!(async { (InMemoryEventStore::new(), ()) });
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,8 +20,9 @@ use serde_json::{Value, json};
 
 /// Runs every conformance case as its own `#[tokio::test]`.
 ///
-/// `$make` is an expression that evaluates to a future of a fresh, empty store; it is
-/// evaluated once per test, so stores that need setup (a database per test) do it there.
+/// `$make` is an expression that evaluates to a future of `(store, guard)`: a fresh,
+/// empty store and a value to keep alive until the test ends (a test database that is
+/// dropped afterwards; `()` for the in-memory store). It is evaluated once per test.
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr) => {
@@ -54,8 +55,9 @@ macro_rules! conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let store = ::std::sync::Arc::new($make.await);
-                $crate::conformance::$case(store).await;
+                // The second value keeps whatever the store needs alive (a test database).
+                let (store, _keep) = $make.await;
+                $crate::conformance::$case(::std::sync::Arc::new(store)).await;
             }
         )*
     };
@@ -102,25 +104,44 @@ async fn append<S: EventStore + ?Sized>(
     }
 }
 
+/// Reads the whole log with `request`'s scope, batch size and filter until it holds `expected` events, then checks
+/// that nothing follows. A store's global log may trail its commits (PostgreSQL waits for
+/// older transactions anywhere on the server), so the reader keeps polling for a while
+/// rather than treating an empty batch as the end.
 async fn read_everything<S: EventStore + ?Sized>(
     store: &S,
-    scope: TenantScope,
-    batch: usize,
+    request: ReadAll,
+    expected: usize,
 ) -> Vec<acci_core::StoredEvent> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut all = Vec::new();
     let mut after = LogPosition::START;
     loop {
         let page = store
-            .read_all(&ReadAll::new(scope.clone()).after(after).limit(batch))
+            .read_all(&request.clone().after(after))
             .await
             .expect("read_all");
         assert!(
-            page.events.len() <= batch,
+            page.events.len() <= request.limit,
             "a batch holds at most its limit"
         );
         if page.events.is_empty() {
             assert_eq!(page.next, after, "an empty batch resumes where it started");
-            return all;
+            if all.len() >= expected {
+                assert_eq!(
+                    all.len(),
+                    expected,
+                    "the log holds exactly the events appended"
+                );
+                return all;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the log shows {} of {expected} events after 30 s",
+                all.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
         }
         assert_eq!(page.next, page.events.last().expect("not empty").position);
         after = page.next;
@@ -215,10 +236,13 @@ pub async fn a_failed_append_stores_nothing<S: EventStore + ?Sized>(store: Arc<S
     let existing_id = store.load(&s, 1).await.expect("load")[0].event_id;
     let mut batch = numbered(3);
     batch[2].event_id = existing_id;
-    assert!(matches!(
-        store.append(&s, ExpectedVersion::Exactly(1), batch, None).await,
-        Err(StoreError::DuplicateEventId(id)) if id == existing_id
-    ));
+    match store
+        .append(&s, ExpectedVersion::Exactly(1), batch, None)
+        .await
+    {
+        Err(StoreError::DuplicateEventId(id)) => assert_eq!(id, existing_id),
+        other => panic!("expected the taken event id to be named, got {other:?}"),
+    }
     assert!(matches!(
         store
             .append(&s, ExpectedVersion::Exactly(7), numbered(3), None)
@@ -226,12 +250,7 @@ pub async fn a_failed_append_stores_nothing<S: EventStore + ?Sized>(store: Arc<S
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.load(&s, 1).await.expect("load").len(), 1);
-    assert_eq!(
-        read_everything(&*store, TenantScope::AllTenants, 100)
-            .await
-            .len(),
-        1
-    );
+    read_everything(&*store, ReadAll::new(TenantScope::AllTenants).limit(100), 1).await;
 }
 
 /// Empty lists, non-object payloads, version 0, bad type names and oversized batches are
@@ -407,8 +426,16 @@ pub async fn unusual_ids_round_trip<S: EventStore + ?Sized>(store: Arc<S>) {
         assert_eq!(loaded.len(), 1, "stream {s}");
         assert_eq!(loaded[0].stream.aggregate_id.as_str(), id);
         assert_eq!(loaded[0].stream.tenant.as_str(), tenant_name);
-        let own = read_everything(&*store, TenantScope::Tenant(tenant(tenant_name)), 10).await;
-        assert_eq!(own.len(), 1, "tenant {tenant_name} sees exactly its event");
+        let own = read_everything(
+            &*store,
+            ReadAll::new(TenantScope::Tenant(tenant(tenant_name))).limit(10),
+            1,
+        )
+        .await;
+        assert_eq!(
+            own[0].stream, s,
+            "tenant {tenant_name} sees exactly its event"
+        );
     }
 }
 
@@ -452,8 +479,12 @@ pub async fn global_log_reads_every_event_once_in_batches<S: EventStore + ?Sized
         append(&*store, &a, ExpectedVersion::Any, numbered(round + 1)).await;
         append(&*store, &b, ExpectedVersion::Any, numbered(2)).await;
     }
-    let all = read_everything(&*store, TenantScope::AllTenants, 3).await;
-    assert_eq!(all.len(), (1 + 2 + 3 + 4) + 8);
+    let all = read_everything(
+        &*store,
+        ReadAll::new(TenantScope::AllTenants).limit(3),
+        (1 + 2 + 3 + 4) + 8,
+    )
+    .await;
     assert!(
         all.windows(2).all(|w| w[0].position < w[1].position),
         "strictly increasing positions"
@@ -496,20 +527,14 @@ pub async fn global_log_filters_by_event_type<S: EventStore + ?Sized>(store: Arc
     ];
     let events = kinds.iter().map(|k| event(k, json!({}))).collect();
     append(&*store, &s, ExpectedVersion::NoStream, events).await;
-    let mut seen = Vec::new();
-    let mut after = LogPosition::START;
-    loop {
-        let request = ReadAll::new(TenantScope::AllTenants)
-            .after(after)
-            .limit(2)
-            .event_types(["Deposited", "Closed"]);
-        let page = store.read_all(&request).await.expect("read");
-        if page.events.is_empty() {
-            break;
-        }
-        after = page.next;
-        seen.extend(page.events.into_iter().map(|e| (e.sequence, e.event_type)));
-    }
+    let request = ReadAll::new(TenantScope::AllTenants)
+        .limit(2)
+        .event_types(["Deposited", "Closed"]);
+    let seen: Vec<(u64, String)> = read_everything(&*store, request, 4)
+        .await
+        .into_iter()
+        .map(|e| (e.sequence, e.event_type))
+        .collect();
     let expected: Vec<(u64, String)> = vec![
         (2, "Deposited".into()),
         (4, "Deposited".into()),
@@ -530,20 +555,20 @@ pub async fn global_log_is_scoped_to_a_tenant<S: EventStore + ?Sized>(store: Arc
         )
         .await;
     }
-    let t2 = read_everything(&*store, TenantScope::Tenant(tenant("t2")), 1).await;
-    assert_eq!(t2.len(), 2);
+    let t2 = read_everything(
+        &*store,
+        ReadAll::new(TenantScope::Tenant(tenant("t2"))).limit(1),
+        2,
+    )
+    .await;
     assert!(t2.iter().all(|e| e.stream.tenant.as_str() == "t2"));
-    assert_eq!(
-        read_everything(&*store, TenantScope::AllTenants, 2)
-            .await
-            .len(),
-        6
-    );
-    assert!(
-        read_everything(&*store, TenantScope::Tenant(tenant("nobody")), 5)
-            .await
-            .is_empty()
-    );
+    read_everything(&*store, ReadAll::new(TenantScope::AllTenants).limit(2), 6).await;
+    read_everything(
+        &*store,
+        ReadAll::new(TenantScope::Tenant(tenant("nobody"))).limit(5),
+        0,
+    )
+    .await;
 }
 
 /// Zero or oversized batches and an empty type filter are validation errors.
@@ -776,8 +801,12 @@ pub async fn concurrent_writers_leave_a_complete_consistent_log<
     for task in tasks {
         task.await.expect("writer");
     }
-    let all = read_everything(&*store, TenantScope::AllTenants, 37).await;
-    assert_eq!(all.len(), WRITERS * APPENDS * 2);
+    let all = read_everything(
+        &*store,
+        ReadAll::new(TenantScope::AllTenants).limit(37),
+        WRITERS * APPENDS * 2,
+    )
+    .await;
     let mut per_stream: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for e in &all {
         per_stream

@@ -2,4 +2,4 @@
 
 use acci_core::InMemoryEventStore;
 
-acci_tests::conformance_tests!(async { InMemoryEventStore::new() });
+acci_tests::conformance_tests!(async { (InMemoryEventStore::new(), ()) });

@@ -1,0 +1,245 @@
+-- The store's operations as functions, so that each is one round trip and one statement:
+-- the function sets the session's tenant for its own transaction (set_config(..., true))
+-- and then runs its queries under row-level security. They are SECURITY INVOKER: they
+-- can do nothing the calling role could not do itself.
+--
+-- Validation failures raise SQLSTATE 'AC001'; the Rust side maps them to
+-- StoreError::Validation.
+
+-- Appends events to a stream if its version is as expected, and records the command.
+-- p_expected: NULL for any version, 0 for "no stream", n for exactly n.
+-- The version check reads the stream before the INSERT assigns this transaction its id,
+-- so a transaction never holds an id older than the stream state it appends after: the
+-- global log order (transaction id, position) agrees with every stream's order.
+CREATE FUNCTION event_store.append(
+    p_tenant text,
+    p_aggregate_type text,
+    p_aggregate_id text,
+    p_expected bigint,
+    p_command_id uuid,
+    p_event_ids uuid[],
+    p_event_types text[],
+    p_schema_versions integer[],
+    p_data jsonb[],
+    p_metadata jsonb[]
+) RETURNS TABLE (
+    outcome text,
+    stream_version bigint,
+    first_sequence bigint,
+    last_sequence bigint,
+    last_transaction_id text,
+    last_position bigint
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_current bigint;
+    v_count bigint := cardinality(p_event_ids);
+    v_last_position bigint;
+BEGIN
+    PERFORM set_config('acci.tenant_id', p_tenant, true);
+
+    IF p_command_id IS NOT NULL THEN
+        RETURN QUERY
+            SELECT 'duplicate'::text, NULL::bigint, c.first_sequence, c.last_sequence,
+                   c.last_transaction_id::text, c.last_position
+              FROM event_store.commands c
+             WHERE c.tenant_id = p_tenant AND c.command_id = p_command_id;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
+
+    SELECT coalesce(max(e.sequence), 0) INTO v_current
+      FROM event_store.events e
+     WHERE e.tenant_id = p_tenant
+       AND e.aggregate_type = p_aggregate_type
+       AND e.aggregate_id = p_aggregate_id;
+
+    IF p_expected IS NOT NULL AND p_expected <> v_current THEN
+        RETURN QUERY SELECT 'conflict'::text, v_current, NULL::bigint, NULL::bigint, NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+
+    -- A writer that read the same version and inserts the same sequence numbers meets
+    -- events_stream_sequence_key; the caller turns that into a concurrency conflict.
+    WITH inserted AS (
+        INSERT INTO event_store.events
+            (event_id, tenant_id, aggregate_type, aggregate_id, sequence,
+             event_type, schema_version, data, metadata)
+        SELECT u.event_id, p_tenant, p_aggregate_type, p_aggregate_id, v_current + u.ord,
+               u.event_type, u.schema_version, u.data, u.metadata
+          FROM unnest(p_event_ids, p_event_types, p_schema_versions, p_data, p_metadata)
+               WITH ORDINALITY AS u(event_id, event_type, schema_version, data, metadata, ord)
+         ORDER BY u.ord
+        RETURNING position
+    )
+    SELECT max(position) INTO v_last_position FROM inserted;
+
+    IF p_command_id IS NOT NULL THEN
+        INSERT INTO event_store.commands
+            (tenant_id, command_id, aggregate_type, aggregate_id, first_sequence,
+             last_sequence, last_transaction_id, last_position)
+        VALUES (p_tenant, p_command_id, p_aggregate_type, p_aggregate_id, v_current + 1,
+                v_current + v_count, pg_current_xact_id(), v_last_position);
+    END IF;
+
+    RETURN QUERY SELECT 'appended'::text, v_current + v_count, v_current + 1, v_current + v_count,
+                        pg_current_xact_id()::text, v_last_position;
+END;
+$$;
+
+-- The version of one stream: the sequence number of its last event, 0 if it has none.
+CREATE FUNCTION event_store.stream_version(p_tenant text, p_aggregate_type text, p_aggregate_id text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_current bigint;
+BEGIN
+    PERFORM set_config('acci.tenant_id', p_tenant, true);
+    SELECT coalesce(max(e.sequence), 0) INTO v_current
+      FROM event_store.events e
+     WHERE e.tenant_id = p_tenant AND e.aggregate_type = p_aggregate_type AND e.aggregate_id = p_aggregate_id;
+    RETURN v_current;
+END;
+$$;
+
+-- The events of one stream from p_from to p_to (both included). Every committed event is
+-- visible here at once: the global log's horizon does not apply to stream loads.
+CREATE FUNCTION event_store.load_stream(
+    p_tenant text, p_aggregate_type text, p_aggregate_id text, p_from bigint, p_to bigint
+) RETURNS TABLE (
+    global_position bigint, transaction_id text, event_id uuid, sequence bigint, event_type text,
+    schema_version integer, data jsonb, metadata jsonb, recorded_at timestamptz
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM set_config('acci.tenant_id', p_tenant, true);
+    RETURN QUERY
+        SELECT e.position, e.transaction_id::text, e.event_id, e.sequence, e.event_type,
+               e.schema_version, e.data, e.metadata, e.recorded_at
+          FROM event_store.events e
+         WHERE e.tenant_id = p_tenant
+           AND e.aggregate_type = p_aggregate_type
+           AND e.aggregate_id = p_aggregate_id
+           AND e.sequence BETWEEN p_from AND p_to
+         ORDER BY e.sequence;
+END;
+$$;
+
+-- The next batch of the global log after (p_after_transaction, p_after_position).
+--
+-- Only events of transactions older than the oldest one still running are returned
+-- (pg_snapshot_xmin of the statement's snapshot). Every transaction that could still
+-- commit has an id at or above that horizon, so once a reader has passed a position it
+-- never later finds a committed event before it: a late commit delays the reader, it is
+-- never skipped. Order is (transaction id, position), the resume token both.
+-- p_tenant NULL reads every tenant; that needs membership in acci_all_tenants.
+CREATE FUNCTION event_store.read_log(
+    p_tenant text, p_after_transaction xid8, p_after_position bigint, p_limit integer, p_event_types text[]
+) RETURNS TABLE (
+    global_position bigint, transaction_id text, event_id uuid, tenant_id text, aggregate_type text,
+    aggregate_id text, sequence bigint, event_type text, schema_version integer, data jsonb,
+    metadata jsonb, recorded_at timestamptz
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF p_tenant IS NULL THEN
+        IF NOT pg_has_role(current_user, 'acci_all_tenants', 'MEMBER') THEN
+            RAISE EXCEPTION 'role % may not read the events of every tenant', current_user
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'grant it acci_all_tenants, or read one tenant';
+        END IF;
+        PERFORM set_config('acci.all_tenants', 'on', true);
+        RETURN QUERY
+            SELECT e.position, e.transaction_id::text, e.event_id, e.tenant_id, e.aggregate_type,
+                   e.aggregate_id, e.sequence, e.event_type, e.schema_version, e.data, e.metadata,
+                   e.recorded_at
+              FROM event_store.events e
+             WHERE (e.transaction_id, e.position) > (p_after_transaction, p_after_position)
+               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+               AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
+             ORDER BY e.transaction_id, e.position
+             LIMIT p_limit;
+    ELSE
+        PERFORM set_config('acci.tenant_id', p_tenant, true);
+        RETURN QUERY
+            SELECT e.position, e.transaction_id::text, e.event_id, e.tenant_id, e.aggregate_type,
+                   e.aggregate_id, e.sequence, e.event_type, e.schema_version, e.data, e.metadata,
+                   e.recorded_at
+              FROM event_store.events e
+             WHERE e.tenant_id = p_tenant
+               AND (e.transaction_id, e.position) > (p_after_transaction, p_after_position)
+               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+               AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
+             ORDER BY e.transaction_id, e.position
+             LIMIT p_limit;
+    END IF;
+END;
+$$;
+
+-- Keeps the newest snapshot per stream; an older one than stored is ignored.
+CREATE FUNCTION snapshots.save(
+    p_tenant text, p_aggregate_type text, p_aggregate_id text, p_version bigint,
+    p_state_version bigint, p_state jsonb, p_taken_at timestamptz
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_current bigint;
+BEGIN
+    PERFORM set_config('acci.tenant_id', p_tenant, true);
+    SELECT coalesce(max(e.sequence), 0) INTO v_current
+      FROM event_store.events e
+     WHERE e.tenant_id = p_tenant AND e.aggregate_type = p_aggregate_type AND e.aggregate_id = p_aggregate_id;
+    IF p_version < 1 OR p_version > v_current THEN
+        RAISE EXCEPTION 'is %, but the stream is at version %; a snapshot must cover 1 to % events',
+            p_version, v_current, v_current
+            USING ERRCODE = 'AC001';
+    END IF;
+    INSERT INTO snapshots.aggregate_snapshots AS s
+        (tenant_id, aggregate_type, aggregate_id, version, state_version, state, taken_at)
+    VALUES (p_tenant, p_aggregate_type, p_aggregate_id, p_version, p_state_version, p_state, p_taken_at)
+    ON CONFLICT (tenant_id, aggregate_type, aggregate_id) DO UPDATE
+        SET version = excluded.version, state_version = excluded.state_version,
+            state = excluded.state, taken_at = excluded.taken_at
+        WHERE s.version <= excluded.version;
+END;
+$$;
+
+CREATE FUNCTION snapshots.load(p_tenant text, p_aggregate_type text, p_aggregate_id text)
+RETURNS TABLE (version bigint, state_version bigint, state jsonb, taken_at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM set_config('acci.tenant_id', p_tenant, true);
+    RETURN QUERY
+        SELECT s.version, s.state_version, s.state, s.taken_at
+          FROM snapshots.aggregate_snapshots s
+         WHERE s.tenant_id = p_tenant AND s.aggregate_type = p_aggregate_type AND s.aggregate_id = p_aggregate_id;
+END;
+$$;
+
+CREATE FUNCTION event_store.find_command(p_tenant text, p_command_id uuid)
+RETURNS TABLE (
+    aggregate_type text, aggregate_id text, first_sequence bigint, last_sequence bigint,
+    last_transaction_id text, last_position bigint
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM set_config('acci.tenant_id', p_tenant, true);
+    RETURN QUERY
+        SELECT c.aggregate_type, c.aggregate_id, c.first_sequence, c.last_sequence,
+               c.last_transaction_id::text, c.last_position
+          FROM event_store.commands c
+         WHERE c.tenant_id = p_tenant AND c.command_id = p_command_id;
+END;
+$$;
+
+-- Which of these event ids are taken. Row-level security makes PostgreSQL leave the key
+-- out of a unique violation's message, and the taken id may belong to another tenant,
+-- so this one function runs with its owner's rights; it reveals nothing but the ids the
+-- caller itself sent.
+CREATE FUNCTION event_store.taken_event_ids(p_event_ids uuid[])
+RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT e.event_id FROM event_store.events e WHERE e.event_id = ANY (p_event_ids);
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA event_store, snapshots FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA event_store, snapshots TO acci_app;

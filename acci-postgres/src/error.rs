@@ -1,0 +1,71 @@
+//! How database errors become [`StoreError`]s: which are the caller's fault, which are
+//! conflicts, and which may succeed when tried again.
+
+use acci_core::{StoreError, ValidationError};
+
+/// SQLSTATE raised by the store's functions for input they refuse.
+pub(crate) const VALIDATION_SQLSTATE: &str = "AC001";
+/// SQLSTATE of a unique violation.
+pub(crate) const UNIQUE_VIOLATION: &str = "23505";
+
+/// Turns a database error into a [`StoreError`]; `doing` says what the store was doing.
+pub(crate) fn store_error(error: sqlx::Error, doing: &str) -> StoreError {
+    let retryable = is_retryable(&error);
+    StoreError::Backend {
+        message: format!("{doing}: {error}"),
+        retryable,
+        source: Some(Box::new(error)),
+    }
+}
+
+/// Like [`store_error`], but input the store's SQL refused (SQLSTATE `AC001`) becomes a
+/// validation error about `subject`, the SQL's message saying what is wrong with it.
+pub(crate) fn refused_or_store_error(
+    error: sqlx::Error,
+    subject: &'static str,
+    doing: &str,
+) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(VALIDATION_SQLSTATE) => {
+            ValidationError::new(subject, db.message().to_owned()).into()
+        }
+        _ => store_error(error, doing),
+    }
+}
+
+/// Whether the same call may succeed later: lost or refused connections, a server that
+/// is shutting down or starting, serialization failures and deadlocks.
+pub(crate) fn is_retryable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::WorkerCrashed => true,
+        // The server closed the connection mid-message.
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") // connection exception
+                || matches!(
+                    code.as_ref(),
+                    "57P01" // admin_shutdown
+                        | "57P02" // crash_shutdown
+                        | "57P03" // cannot_connect_now
+                        | "40001" // serialization_failure
+                        | "40P01" // deadlock_detected
+                        | "53300" // too_many_connections
+                        | "55P03" // lock_not_available
+                )
+        }),
+        _ => false,
+    }
+}
+
+/// The constraint a unique violation hit, if `error` is one.
+pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(UNIQUE_VIOLATION) => {
+            db.constraint()
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,94 @@
+//! Turning rows of the store's functions into acci-core values.
+
+use acci_core::{
+    AggregateId, EventId, LogPosition, Metadata, StoreError, StoredEvent, StreamId, TenantId,
+};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+/// A column that did not hold what the schema promises: the database was changed by hand.
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend {
+        message: format!("unexpected data in the event store: {what}"),
+        retryable: false,
+        source: None,
+    }
+}
+
+fn column<'r, T>(row: &'r PgRow, name: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(name)
+        .map_err(|e| corrupt(format!("column `{name}`: {e}")))
+}
+
+/// The `(transaction id, position)` pair of a row as a [`LogPosition`].
+pub(crate) fn log_position(transaction_id: &str, position: i64) -> Result<LogPosition, StoreError> {
+    let commit = transaction_id
+        .parse::<u64>()
+        .map_err(|_| corrupt(format!("transaction id `{transaction_id}`")))?;
+    Ok(LogPosition {
+        commit,
+        position: to_u64(position, "position")?,
+    })
+}
+
+pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| corrupt(format!("negative {what} {value}")))
+}
+
+/// Database integers are `bigint`; values from acci-core beyond `i64::MAX` cannot exist in
+/// a stream, so they are refused as input.
+pub(crate) fn to_i64(value: u64, what: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| {
+        acci_core::ValidationError::new(
+            what,
+            format!("is {value}, beyond the largest value stored ({})", i64::MAX),
+        )
+        .into()
+    })
+}
+
+/// One event row. `stream` is given when the query was for one stream, so it is not
+/// rebuilt (and revalidated) for every row.
+pub(crate) fn stored_event(
+    row: &PgRow,
+    stream: Option<&StreamId>,
+) -> Result<StoredEvent, StoreError> {
+    let event_id = EventId::from(column::<uuid::Uuid>(row, "event_id")?);
+    let stream = match stream {
+        Some(stream) => stream.clone(),
+        None => {
+            let tenant = TenantId::new(column::<String>(row, "tenant_id")?).map_err(corrupt)?;
+            let aggregate_id =
+                AggregateId::new(column::<String>(row, "aggregate_id")?).map_err(corrupt)?;
+            StreamId::new(
+                tenant,
+                column::<String>(row, "aggregate_type")?,
+                aggregate_id,
+            )
+            .map_err(corrupt)?
+        }
+    };
+    let metadata: serde_json::Value = column(row, "metadata")?;
+    let metadata: Metadata = serde_json::from_value(metadata)
+        .map_err(|e| corrupt(format!("metadata of event {event_id}: {e}")))?;
+    let schema_version: i32 = column(row, "schema_version")?;
+    Ok(StoredEvent {
+        event_id,
+        stream,
+        sequence: to_u64(column(row, "sequence")?, "sequence")?,
+        position: log_position(
+            &column::<String>(row, "transaction_id")?,
+            column(row, "global_position")?,
+        )?,
+        event_type: column(row, "event_type")?,
+        schema_version: u32::try_from(schema_version)
+            .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
+        metadata,
+        recorded_at: column::<DateTime<Utc>>(row, "recorded_at")?,
+        data: column(row, "data")?,
+    })
+}

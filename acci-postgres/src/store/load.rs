@@ -1,0 +1,113 @@
+//! Reading: one stream, the global log, and snapshots.
+
+use acci_core::{
+    LogBatch, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantScope, validate_read,
+};
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Row};
+
+use crate::error::{refused_or_store_error, store_error};
+use crate::rows::{corrupt, stored_event, to_i64, to_u64};
+
+/// Events of one stream from `first` to `last`, both included. Stream loads see every
+/// committed event at once: the global log's horizon does not apply here.
+pub(crate) async fn load_range(
+    pool: &PgPool,
+    stream: &StreamId,
+    first: u64,
+    last: u64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let first = i64::try_from(first).unwrap_or(i64::MAX);
+    let last = i64::try_from(last).unwrap_or(i64::MAX);
+    let rows = sqlx::query(
+        "SELECT global_position, transaction_id, event_id, sequence, event_type, schema_version, data, metadata, recorded_at \
+         FROM event_store.load_stream($1, $2, $3, $4, $5)",
+    )
+    .bind(stream.tenant.as_str())
+    .bind(&*stream.aggregate_type)
+    .bind(stream.aggregate_id.as_str())
+    .bind(first)
+    .bind(last)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| store_error(e, "loading a stream"))?;
+    rows.iter()
+        .map(|row| stored_event(row, Some(stream)))
+        .collect()
+}
+
+/// The next batch of the global log; see `event_store.read_log` for why it never skips
+/// an event that commits late.
+pub(crate) async fn read_log(pool: &PgPool, request: &ReadAll) -> Result<LogBatch, StoreError> {
+    validate_read(request)?;
+    let tenant = match &request.scope {
+        TenantScope::Tenant(tenant) => Some(tenant.as_str()),
+        TenantScope::AllTenants => None,
+    };
+    let limit = i32::try_from(request.limit).unwrap_or(i32::MAX);
+    let rows = sqlx::query(
+        "SELECT global_position, transaction_id, event_id, tenant_id, aggregate_type, aggregate_id, sequence, \
+                event_type, schema_version, data, metadata, recorded_at \
+         FROM event_store.read_log($1, $2::text::xid8, $3, $4, $5)",
+    )
+    .bind(tenant)
+    .bind(request.after.commit.to_string())
+    .bind(to_i64(request.after.position, "log position")?)
+    .bind(limit)
+    .bind(request.event_types.as_deref())
+    .fetch_all(pool)
+    .await
+    .map_err(|e| store_error(e, "reading the global log"))?;
+    let events = rows
+        .iter()
+        .map(|row| stored_event(row, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = events.last().map_or(request.after, |e| e.position);
+    Ok(LogBatch { events, next })
+}
+
+pub(crate) async fn save_snapshot(
+    pool: &PgPool,
+    stream: &StreamId,
+    snapshot: Snapshot,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT snapshots.save($1, $2, $3, $4, $5, $6, $7)")
+        .bind(stream.tenant.as_str())
+        .bind(&*stream.aggregate_type)
+        .bind(stream.aggregate_id.as_str())
+        .bind(to_i64(snapshot.version, "snapshot version")?)
+        .bind(to_i64(snapshot.state_version, "snapshot state version")?)
+        .bind(&snapshot.state)
+        .bind(snapshot.taken_at)
+        .execute(pool)
+        .await
+        .map_err(|e| refused_or_store_error(e, "snapshot version", "saving a snapshot"))?;
+    Ok(())
+}
+
+pub(crate) async fn load_snapshot(
+    pool: &PgPool,
+    stream: &StreamId,
+) -> Result<Option<Snapshot>, StoreError> {
+    let row = sqlx::query(
+        "SELECT version, state_version, state, taken_at FROM snapshots.load($1, $2, $3)",
+    )
+    .bind(stream.tenant.as_str())
+    .bind(&*stream.aggregate_type)
+    .bind(stream.aggregate_id.as_str())
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| store_error(e, "loading a snapshot"))?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Snapshot {
+        version: to_u64(row.try_get("version").map_err(corrupt)?, "snapshot version")?,
+        state_version: to_u64(
+            row.try_get("state_version").map_err(corrupt)?,
+            "snapshot state version",
+        )?,
+        state: row.try_get("state").map_err(corrupt)?,
+        taken_at: row
+            .try_get::<DateTime<Utc>, _>("taken_at")
+            .map_err(corrupt)?,
+    }))
+}
