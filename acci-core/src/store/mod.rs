@@ -7,6 +7,7 @@ mod memory;
 mod validate;
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -269,4 +270,56 @@ pub trait EventStore: Send + Sync {
         tenant: &TenantId,
         command_id: CommandId,
     ) -> Result<Option<CommandRecord>, StoreError>;
+}
+
+/// A shared store is a store: `Arc<InMemoryEventStore>` or `Arc<dyn EventStore>` can be
+/// passed wherever an [`EventStore`] is expected.
+#[async_trait]
+impl<T: EventStore + ?Sized> EventStore for Arc<T> {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Option<CommandId>,
+    ) -> Result<AppendOutcome, StoreError> {
+        (**self).append(stream, expected, events, command_id).await
+    }
+
+    async fn load(
+        &self,
+        stream: &StreamId,
+        from_sequence: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).load(stream, from_sequence).await
+    }
+
+    async fn load_range(
+        &self,
+        stream: &StreamId,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        (**self).load_range(stream, first, last).await
+    }
+
+    async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError> {
+        (**self).read_all(request).await
+    }
+
+    async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
+        (**self).save_snapshot(stream, snapshot).await
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        (**self).load_snapshot(stream).await
+    }
+
+    async fn find_command(
+        &self,
+        tenant: &TenantId,
+        command_id: CommandId,
+    ) -> Result<Option<CommandRecord>, StoreError> {
+        (**self).find_command(tenant, command_id).await
+    }
 }

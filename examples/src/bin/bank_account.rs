@@ -1,27 +1,31 @@
-//! A bank account on the in-memory event store, told as a transcript.
+//! A bank account, told as a transcript.
 //!
-//! Run it with `cargo run -p acci-examples --bin bank-account`.
+//! Run it on the in-memory store with `cargo run -p acci-examples --bin bank-account`, or
+//! on PostgreSQL with `-- --database-url postgres://…` (or `DATABASE_URL` set). On
+//! PostgreSQL each run uses a tenant of its own, so runs never meet each other's data.
 
 use std::sync::Arc;
 
+use acci_core::EventStore;
 use acci_core::prelude::*;
 use acci_core::testing::Interfering;
 use acci_core::{NewEvent, ReadAll, StreamId, TenantScope};
 use acci_examples::bank::{BankAccount, Deposit, Deposited, Open, OpenedV1, Withdraw};
+use acci_postgres::PgEventStore;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // The in-memory store, wrapped so that the transcript can show a concurrency conflict
-    // every run: on request, "another teller" deposits 20.00 just before our next append.
-    let store = Arc::new(Interfering::new(InMemoryEventStore::new(), || {
+    let (inner, tenant) = open_store().await?;
+    // The store, wrapped so that the transcript can show a concurrency conflict every run:
+    // on request, "another teller" deposits 20.00 just before our next append.
+    let store = Arc::new(Interfering::new(inner, || {
         let deposit = Deposited { amount: 20_00 };
         NewEvent::from_event(&deposit, Metadata::new().with_user_id("teller-2"))
             .expect("a deposit serializes")
     }));
     let accounts = Repository::<BankAccount, _>::new(store.clone());
-    let tenant = TenantId::new("acme-bank")?;
     let ada = AggregateId::new("account-ada")?;
 
     println!("== Opening Ada's account");
@@ -159,6 +163,41 @@ async fn main() -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// The store the command line asks for, and the tenant this run writes as.
+async fn open_store() -> Result<(Arc<dyn EventStore>, TenantId), Error> {
+    let mut args = std::env::args().skip(1);
+    let mut url = std::env::var("DATABASE_URL").ok();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--database-url" => url = Some(args.next().ok_or("--database-url needs a URL")?),
+            "--in-memory" => url = None,
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; use --database-url URL or --in-memory"
+                )
+                .into());
+            }
+        }
+    }
+    match url {
+        None => {
+            println!("(store: in memory; pass --database-url to use PostgreSQL)\n");
+            Ok((
+                Arc::new(InMemoryEventStore::new()),
+                TenantId::new("acme-bank")?,
+            ))
+        }
+        Some(url) => {
+            let store = PgEventStore::connect(&url).await?;
+            store.migrate().await?;
+            let run = &CommandId::new().to_string()[24..];
+            let tenant = TenantId::new(format!("acme-bank-{run}"))?;
+            println!("(store: PostgreSQL, tenant {tenant})\n");
+            Ok((Arc::new(store), tenant))
+        }
+    }
 }
 
 /// A command for account `id` of `tenant`.
