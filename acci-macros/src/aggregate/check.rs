@@ -5,7 +5,7 @@ use quote::ToTokens;
 
 use super::fingerprint::state_fingerprint;
 use super::parse::AggregateArgs;
-use crate::common::{Ctxt, default_runtime};
+use crate::common::{Ctxt, default_runtime, generic_span};
 
 /// One event of `events(...)` and the enum variant it becomes.
 pub(crate) struct ListedEvent {
@@ -38,10 +38,10 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         );
         return None;
     }
-    if !input.generics.params.is_empty() {
-        cx.error_at(
-            &input.generics,
-            format!("`#[derive(Aggregate)]` does not support generic parameters, and `{ident}` has some"),
+    if let Some(at) = generic_span(&input.generics) {
+        cx.error_at_span(
+            at,
+            format!("`#[derive(Aggregate)]` does not support generics, and `{ident}` is generic"),
             "an aggregate type is stored under one name with one event enum; use concrete types in its fields",
         );
         return None;
@@ -56,7 +56,7 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
 
     let mut events = Vec::new();
     match &args.events {
-        None if args.present => cx.error_at(
+        None if args.present && !args.events_attempted => cx.error_at(
             ident,
             format!("`#[aggregate]` on `{ident}` needs `events(...)`"),
             "list the events this aggregate records: `#[aggregate(events(Opened, Deposited))]`",
@@ -79,19 +79,20 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
                 let earlier = events.iter().find(|e: &&ListedEvent| {
                     e.path.to_token_stream().to_string().replace(' ', "") == shown
                 });
+                // Errors point at the type's name, the last segment of its path.
                 if earlier.is_some() {
                     cx.error_at(
-                        path,
+                        &variant,
                         format!("`{shown}` is listed twice in `events(...)`"),
-                        "list each event once",
+                        format!("list each event once: remove this `{shown}`"),
                     );
                     continue;
                 }
                 if events.iter().any(|e: &ListedEvent| e.variant == variant) {
                     cx.error_at(
-                        path,
+                        &variant,
                         format!("two listed events would both become the variant `{variant}` of the event enum"),
-                        format!("give one of the two types named `{variant}` another name"),
+                        format!("a variant is named after the last segment of the path; import one of the two under another name, as in `use {shown} as Renamed{variant};`, and list that name"),
                     );
                     continue;
                 }
@@ -103,7 +104,8 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         }
     }
 
-    if let (Some((key, _)), None) = (&args.snapshot_version, &args.snapshot_every) {
+    // `snapshot_every = 0` is reported on its own; this would only repeat it.
+    if let (Some((key, _)), false) = (&args.snapshot_version, args.given("snapshot_every")) {
         cx.error_at(
             key,
             "`snapshot_version` has no effect without `snapshot_every`",
@@ -128,7 +130,7 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         enum_ident,
         events,
         snapshot_every: args.snapshot_every.as_ref().map_or(0, |(n, _)| *n),
-        snapshot_span: args.snapshot_every.as_ref().map(|(_, lit)| lit.span()),
+        snapshot_span: args.snapshot_every.as_ref().map(|(_, key)| key.span()),
         state_version,
     })
 }

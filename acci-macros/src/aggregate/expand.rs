@@ -5,6 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::check::Model;
+use crate::common::respan;
 
 pub(crate) fn expand(model: &Model, input: &syn::DeriveInput) -> TokenStream {
     let event_enum = event_enum(model, input);
@@ -12,12 +13,18 @@ pub(crate) fn expand(model: &Model, input: &syn::DeriveInput) -> TokenStream {
     let conversions = conversions(model);
     let event_enum_impl = event_enum_impl(model);
     let aggregate_impl = aggregate_impl(model, &input.ident);
+    let snapshot_trait = snapshot_trait(model, &input.ident);
+    // The checks come first: when a listed type is not an event, "not an ACCI event" is
+    // then the first error, ahead of the derives of the enum that fail for the same reason.
     quote! {
-        #event_enum
         const _: () = {
             #assertions
+        };
+        #event_enum
+        const _: () = {
             #conversions
             #event_enum_impl
+            #snapshot_trait
             #aggregate_impl
         };
     }
@@ -56,14 +63,16 @@ fn event_enum(model: &Model, input: &syn::DeriveInput) -> TokenStream {
 }
 
 /// Checks that point at the offending token in `events(...)`: each listed type is an
-/// event and has an `Apply` impl, and no two events share a stored name.
+/// event, and no two events share a stored name. (A missing `Apply` impl is reported by
+/// the arm of `apply` that calls it, spanned at the event in the list.)
 fn assertions(model: &Model, ident: &syn::Ident) -> TokenStream {
     let rt = &model.rt;
     let per_event = model.events.iter().map(|e| {
         let path = &e.path;
+        // The same error as every later use of `<#path as Event>` (so the compiler shows
+        // it once), here where it is reported first.
         quote_spanned! {path.span()=>
-            #rt::__private::assert_event::<#path>();
-            #rt::__private::assert_apply::<#ident, #path>();
+            let _: u32 = <#path as #rt::Event>::SCHEMA_VERSION;
         }
     });
     let mut distinct_names = Vec::new();
@@ -84,10 +93,54 @@ fn assertions(model: &Model, ident: &syn::Ident) -> TokenStream {
         }
     }
     quote! {
-        const _: () = {
-            #(#per_event)*
-            #(#distinct_names)*
-        };
+        #(#per_event)*
+        #(#distinct_names)*
+    }
+}
+
+/// With `snapshot_every`, the trait the snapshot methods go through: local to this
+/// aggregate so that its `on_unimplemented` message can say, at the `snapshot_every` key,
+/// why the state needs serde and how to fix it.
+fn snapshot_trait(model: &Model, ident: &syn::Ident) -> TokenStream {
+    let Some(span) = model.snapshot_span else {
+        return TokenStream::new();
+    };
+    let rt = &model.rt;
+    let message =
+        format!("`snapshot_every` needs `{ident}` to implement `Serialize` and `Deserialize`");
+    let label = format!("`{ident}` is stored in snapshots");
+    let note = format!(
+        "add `#[derive(Serialize, Deserialize)]` (from serde) to `{ident}`, or remove `snapshot_every` to take no snapshots"
+    );
+    let json = quote!(#rt::__private::serde_json);
+    // The impl and its bound are spanned at `snapshot_every` too (the runtime path
+    // included): the compiler's "required for `…` to implement" note then points there
+    // instead of at the derive.
+    let rt_here = respan(rt, span);
+    let impl_header = quote_spanned! {span=>
+        impl<T> __AcciSnapshot for T
+        where
+            T: #rt_here::__private::serde::Serialize + #rt_here::__private::serde::de::DeserializeOwned,
+    };
+    quote! {
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        trait __AcciSnapshot: ::core::marker::Sized {
+            fn __acci_to_snapshot(&self) -> ::core::result::Result<#json::Value, #json::Error>;
+            fn __acci_from_snapshot(state: #json::Value) -> ::core::result::Result<Self, #json::Error>;
+        }
+
+        #impl_header
+        {
+            #[inline]
+            fn __acci_to_snapshot(&self) -> ::core::result::Result<#json::Value, #json::Error> {
+                #json::to_value(self)
+            }
+
+            #[inline]
+            fn __acci_from_snapshot(state: #json::Value) -> ::core::result::Result<Self, #json::Error> {
+                #json::from_value(state)
+            }
+        }
     }
 }
 
@@ -114,6 +167,8 @@ fn event_enum_impl(model: &Model) -> TokenStream {
     let enum_ident = &model.enum_ident;
     let paths: Vec<_> = model.events.iter().map(|e| &e.path).collect();
     let variants: Vec<_> = model.events.iter().map(|e| &e.variant).collect();
+    // An event that cannot be serialized is reported at its place in `events(...)`.
+    let payloads = paths.iter().map(|path| quote_spanned!(path.span()=> event));
     let aggregate_name = &model.type_name;
     quote! {
         #[automatically_derived]
@@ -136,7 +191,7 @@ fn event_enum_impl(model: &Model) -> TokenStream {
                 &self,
             ) -> ::core::result::Result<#rt::__private::serde_json::Value, #rt::__private::serde_json::Error> {
                 match *self {
-                    #(Self::#variants(ref event) => #rt::__private::serde_json::to_value(event),)*
+                    #(Self::#variants(ref event) => #rt::__private::serde_json::to_value(#payloads),)*
                 }
             }
 
@@ -174,12 +229,14 @@ fn aggregate_impl(model: &Model, ident: &syn::Ident) -> TokenStream {
     let state_version = model.state_version;
     let arms = model.events.iter().map(|e| {
         let (variant, path) = (&e.variant, &e.path);
-        quote!(#enum_ident::#variant(ref event) => <Self as #rt::Apply<#path>>::apply(self, event),)
+        // Spanned at the event in `events(...)`, where a missing `Apply` impl is reported.
+        let apply = quote_spanned!(path.span()=> <Self as #rt::Apply<#path>>::apply);
+        quote!(#enum_ident::#variant(ref event) => #apply(self, event),)
     });
     let (to_snapshot, from_snapshot) = match model.snapshot_span {
         Some(span) => (
-            quote_spanned!(span=> #rt::__private::serde_json::to_value(self)),
-            quote_spanned!(span=> #rt::__private::serde_json::from_value(state)),
+            quote_spanned!(span=> <Self as __AcciSnapshot>::__acci_to_snapshot(self)),
+            quote_spanned!(span=> <Self as __AcciSnapshot>::__acci_from_snapshot(state)),
         ),
         None => {
             let message = format!(

@@ -26,12 +26,24 @@ pub(crate) struct AggregateArgs {
     /// `events` itself (for spans) and the listed types, in order.
     pub(crate) events: Option<(syn::Ident, proc_macro2::Span, Vec<syn::Path>)>,
     pub(crate) event_enum: Option<syn::Ident>,
-    pub(crate) snapshot_every: Option<(u64, syn::LitInt)>,
+    /// The number of events between snapshots, and the key (errors about a state that
+    /// cannot be serialized point at it).
+    pub(crate) snapshot_every: Option<(u64, syn::Ident)>,
     pub(crate) snapshot_version: Option<(syn::Ident, u64)>,
     pub(crate) runtime: Option<TokenStream>,
     /// Whether any `#[aggregate]` attribute was present.
     pub(crate) present: bool,
+    /// Whether `events` was given, or a misspelling of it, even one that failed to parse:
+    /// then its error is reported, and "`events(...)` is missing" would only repeat it.
+    pub(crate) events_attempted: bool,
     seen: Vec<String>,
+}
+
+impl AggregateArgs {
+    /// Whether `key` was written, whatever its value and whether that parsed.
+    pub(crate) fn given(&self, key: &str) -> bool {
+        self.seen.iter().any(|k| k == key)
+    }
 }
 
 pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs {
@@ -45,7 +57,9 @@ pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs 
         let result = attr.parse_nested_meta(|meta| {
             let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
             if !KEYS.contains(&key.as_str()) {
-                unknown_key(cx, &meta, ATTRIBUTE, KEYS);
+                if unknown_key(cx, &meta, ATTRIBUTE, KEYS) == Some("events") {
+                    parsed.events_attempted = true;
+                }
                 return Ok(());
             }
             if parsed.seen.contains(&key) {
@@ -54,33 +68,34 @@ pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs 
                 return Ok(());
             }
             parsed.seen.push(key.clone());
+            parsed.events_attempted |= key == "events";
             let ident = meta.path.get_ident().cloned().expect("known keys are identifiers");
             match key.as_str() {
                 "name" => {
-                    if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "name", "a string such as `\"BankAccount\"`") {
-                        check_stored_name(cx, &lit, "#[aggregate");
+                    if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "name", "a string", "`name = \"BankAccount\"`") {
+                        check_stored_name(cx, &lit, "#[aggregate", "BankAccount");
                         parsed.name = Some(lit);
                     }
                 }
                 "events" => parse_events(cx, &meta, ident, &mut parsed),
                 "event_enum" => {
-                    parsed.event_enum = parse_key_value::<syn::Ident>(cx, &meta, "event_enum", "a type name such as `AccountEvent`");
+                    parsed.event_enum = parse_key_value::<syn::Ident>(cx, &meta, "event_enum", "a type name", "`event_enum = AccountEvent`");
                 }
                 "snapshot_every" => {
-                    if let Some(lit) = parse_key_value::<syn::LitInt>(cx, &meta, "snapshot_every", "a number of events such as `100`") {
+                    if let Some(lit) = parse_key_value::<syn::LitInt>(cx, &meta, "snapshot_every", "a number of events", "`snapshot_every = 100`") {
                         match lit.base10_parse::<u64>() {
                             Ok(0) => cx.error_at(
                                 &lit,
                                 "`snapshot_every = 0` would never take a snapshot",
                                 "give the number of events between snapshots, such as `snapshot_every = 100`, or remove the key to take none",
                             ),
-                            Ok(n) => parsed.snapshot_every = Some((n, lit)),
+                            Ok(n) => parsed.snapshot_every = Some((n, ident)),
                             Err(_) => cx.error_at(&lit, format!("`snapshot_every = {lit}` is not a number of events"), "write a whole number from 1 up without a suffix"),
                         }
                     }
                 }
                 "snapshot_version" => {
-                    if let Some(lit) = parse_key_value::<syn::LitInt>(cx, &meta, "snapshot_version", "a whole number such as `2`") {
+                    if let Some(lit) = parse_key_value::<syn::LitInt>(cx, &meta, "snapshot_version", "a whole number", "`snapshot_version = 2`") {
                         match lit.base10_parse::<u64>() {
                             Ok(n) if n <= i64::MAX as u64 => parsed.snapshot_version = Some((ident, n)),
                             _ => cx.error_at(&lit, format!("`snapshot_version = {lit}` is out of range"), "write a whole number from 0 to 9223372036854775807"),
@@ -88,7 +103,7 @@ pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs 
                     }
                 }
                 "crate" => {
-                    if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "crate", "a string holding a path, such as `\"::acci_core\"`") {
+                    if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "crate", "a string holding a path", "`crate = \"::my_app::acci_core\"`") {
                         parsed.runtime = parse_runtime(cx, &lit);
                     }
                 }

@@ -7,52 +7,74 @@ use syn::parse::Parse;
 use super::Ctxt;
 
 /// Parses the `= value` after a key, reporting a malformed value into `cx` instead of
-/// stopping. `expected` describes the value in the message: "an integer", "a string".
+/// stopping. `expected` describes the value in the message ("an integer"), `example`
+/// shows a correct entry in the help line ("`version = 2`").
 pub(crate) fn parse_key_value<T: Parse>(
     cx: &Ctxt,
     meta: &ParseNestedMeta<'_>,
     key: &str,
     expected: &str,
+    example: &str,
 ) -> Option<T> {
     let value = match meta.value() {
         Ok(value) => value,
         Err(_) => {
             cx.error_at(
                 &meta.path,
-                format!("`{key}` needs a value"),
-                format!("write `{key} = ` followed by {expected}"),
+                format!("`{key}` needs a value: {expected}"),
+                format!("write it like {example}"),
             );
             skip_value(meta);
             return None;
         }
     };
-    match value.parse::<T>() {
-        Ok(parsed) => Some(parsed),
-        Err(error) => {
-            // Consume the rest of the value so later keys are still parsed.
-            let rest: proc_macro2::TokenStream = value
-                .step(|cursor| {
-                    let mut rest = *cursor;
-                    let mut out = proc_macro2::TokenStream::new();
-                    while let Some((tt, next)) = rest.token_tree() {
-                        if matches!(&tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',') {
-                            break;
-                        }
-                        out.extend([tt]);
-                        rest = next;
-                    }
-                    Ok((out, rest))
-                })
-                .unwrap_or_default();
-            let at = if rest.is_empty() {
-                error.span()
-            } else {
-                syn::spanned::Spanned::span(&rest)
-            };
+    // The value's tokens, up to the next key: parsed on their own, so that a value with
+    // something left over is refused too and the next key is parsed either way.
+    let tokens: proc_macro2::TokenStream = value
+        .step(|cursor| {
+            let mut rest = *cursor;
+            let mut out = proc_macro2::TokenStream::new();
+            while let Some((tt, next)) = rest.token_tree() {
+                if matches!(&tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',') {
+                    break;
+                }
+                out.extend([tt]);
+                rest = next;
+            }
+            Ok((out, rest))
+        })
+        .unwrap_or_default();
+    let Some(first) = tokens.clone().into_iter().next() else {
+        cx.error_at(
+            &meta.path,
+            format!("`{key}` needs a value: {expected}"),
+            format!("write it like {example}"),
+        );
+        return None;
+    };
+    let parser = |input: syn::parse::ParseStream<'_>| {
+        let parsed: T = input.parse()?;
+        let left_over: proc_macro2::TokenStream = input.parse()?;
+        Ok((parsed, left_over))
+    };
+    match syn::parse::Parser::parse2(parser, tokens.clone()) {
+        Ok((parsed, left_over)) => match left_over.into_iter().next() {
+            None => Some(parsed),
+            // `version = 2 name = "…"`: a good value, then the next key without a comma.
+            Some(next) => {
+                cx.error_at_span(
+                    next.span(),
+                    format!("expected `,` before `{next}`"),
+                    format!("put a comma between `{key} = …` and the next key"),
+                );
+                None
+            }
+        },
+        Err(_) => {
             cx.error_at_span(
-                at,
-                format!("`{key}` expects {expected}"),
-                format!("write `{key} = ` followed by {expected}"),
+                first.span(),
+                format!("`{key}` expects {expected}, not `{tokens}`"),
+                format!("write it like {example}"),
             );
             None
         }
@@ -81,8 +103,14 @@ pub(crate) fn skip_value(meta: &ParseNestedMeta<'_>) {
     }
 }
 
-/// Reports an unknown key on its own token, suggesting the closest known one.
-pub(crate) fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta<'_>, attribute: &str, known: &[&str]) {
+/// Reports an unknown key on its own token, suggesting the closest known one. Returns the
+/// suggestion, so the caller can leave out errors about the key the user meant.
+pub(crate) fn unknown_key<'a>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    attribute: &str,
+    known: &[&'a str],
+) -> Option<&'a str> {
     let key = meta
         .path
         .segments
@@ -95,7 +123,8 @@ pub(crate) fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta<'_>, attribute: &str
         .map(|k| format!("`{k}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let help = match closest(&key, known) {
+    let suggestion = closest(&key, known);
+    let help = match suggestion {
         Some(best) => format!("did you mean `{best}`? The keys of `{attribute}` are: {list}"),
         None => format!("the keys of `{attribute}` are: {list}"),
     };
@@ -105,6 +134,7 @@ pub(crate) fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta<'_>, attribute: &str
         help,
     );
     skip_value(meta);
+    suggestion
 }
 
 /// The known key nearest to `key` by edit distance, if it is near enough to be a typo.

@@ -6,8 +6,9 @@ use super::Ctxt;
 /// The runtime's limit (`acci_core::MAX_TYPE_NAME_BYTES`).
 const MAX_NAME_BYTES: usize = 256;
 
-/// Reports a stored name that the event store would refuse.
-pub(crate) fn check_stored_name(cx: &Ctxt, literal: &syn::LitStr, attribute: &str) {
+/// Reports a stored name that the event store would refuse. `attribute` is the start of
+/// the attribute (`#[event`), `example` a good name for it (`AccountOpened`).
+pub(crate) fn check_stored_name(cx: &Ctxt, literal: &syn::LitStr, attribute: &str, example: &str) {
     let name = literal.value();
     let problem = if name.trim().is_empty() {
         Some("is empty".to_owned())
@@ -24,11 +25,16 @@ pub(crate) fn check_stored_name(cx: &Ctxt, literal: &syn::LitStr, attribute: &st
         None
     };
     if let Some(problem) = problem {
+        let message = if name.is_empty() {
+            "the stored name is empty".to_owned()
+        } else {
+            format!("the stored name `{}` {problem}", name.escape_debug())
+        };
         cx.error_at(
             literal,
-            format!("the stored name `{}` {problem}", name.escape_debug()),
+            message,
             format!(
-                "`{attribute}(name = \"…\")` takes 1 to {MAX_NAME_BYTES} bytes without control characters or outer spaces, such as `name = \"AccountOpened\"`; leave it out to use the type's name"
+                "`{attribute}(name = \"…\")]` takes 1 to {MAX_NAME_BYTES} bytes without control characters or outer spaces, such as `name = \"{example}\"`; leave it out to use the type's name"
             ),
         );
     }

@@ -3,7 +3,7 @@
 use syn::spanned::Spanned;
 
 use super::parse::EventArgs;
-use crate::common::Ctxt;
+use crate::common::{Ctxt, generic_span};
 
 /// Checks the item and the arguments together. Returns the struct when it can carry an
 /// event (named fields, no generics), so expansion can proceed even if an argument was
@@ -33,21 +33,21 @@ pub(crate) fn check(cx: &Ctxt, args: &EventArgs, item: &syn::Item) -> Option<syn
         }
         other => {
             cx.error_at_span(
-                first_token_span(other),
-                "`#[event]` goes on a struct with named fields",
+                keyword_span(other),
+                format!(
+                    "`#[event]` goes on a struct with named fields, not {}",
+                    item_kind(other)
+                ),
                 "declare the event as `pub struct Name { … }`",
             );
             return None;
         }
     };
     let mut usable = true;
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
-        cx.error_at(
-            &item.generics,
-            format!(
-                "an event cannot be generic: `{}` has type parameters",
-                item.ident
-            ),
+    if let Some(at) = generic_span(&item.generics) {
+        cx.error_at_span(
+            at,
+            format!("an event cannot be generic, but `{}` is", item.ident),
             "a stored event needs one fixed shape to be read back; use concrete field types",
         );
         usable = false;
@@ -96,13 +96,41 @@ fn check_args(cx: &Ctxt, args: &EventArgs) {
     }
 }
 
-fn first_token_span(item: &syn::Item) -> proc_macro2::Span {
-    quote::ToTokens::into_token_stream(item)
+/// What the item is, for the message: "a function", "a trait".
+fn item_kind(item: &syn::Item) -> &'static str {
+    match item {
+        syn::Item::Fn(_) => "a function",
+        syn::Item::Trait(_) | syn::Item::TraitAlias(_) => "a trait",
+        syn::Item::Impl(_) => "an impl block",
+        syn::Item::Type(_) => "a type alias",
+        syn::Item::Mod(_) => "a module",
+        syn::Item::Const(_) => "a constant",
+        syn::Item::Static(_) => "a static",
+        syn::Item::Use(_) => "a `use` declaration",
+        _ => "this item",
+    }
+}
+
+/// The item's first token after its attributes and visibility: `fn`, `trait`, `impl`…
+fn keyword_span(item: &syn::Item) -> proc_macro2::Span {
+    let mut tokens = quote::ToTokens::into_token_stream(item)
         .into_iter()
-        .find(|tt| match tt {
-            proc_macro2::TokenTree::Punct(p) => p.as_char() != '#',
-            proc_macro2::TokenTree::Group(g) => g.delimiter() != proc_macro2::Delimiter::Bracket,
-            _ => true,
-        })
-        .map_or_else(|| item.span(), |tt| tt.span())
+        .peekable();
+    while let Some(tt) = tokens.next() {
+        match &tt {
+            // An attribute: `#` and its `[…]`.
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == '#' => {
+                tokens.next();
+            }
+            // A visibility: `pub` and its optional `(crate)`.
+            proc_macro2::TokenTree::Ident(ident) if ident == "pub" => {
+                if matches!(tokens.peek(), Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
+                {
+                    tokens.next();
+                }
+            }
+            _ => return tt.span(),
+        }
+    }
+    item.span()
 }

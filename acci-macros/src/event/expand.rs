@@ -25,12 +25,15 @@ pub(crate) fn expand(args: &EventArgs, item: &syn::ItemStruct) -> TokenStream {
     item.attrs.splice(0..0, derives);
     item.attrs.push(syn::parse_quote!(#[doc = #doc]));
     let decode = decode_fn(args, &rt, version);
+    let older_trait = older_trait(args, &rt, ident, version);
     let previous_checks = previous_checks(args, &rt, ident, &stored_name, version);
 
     quote! {
         #item
 
         const _: () = {
+            #older_trait
+
             #[automatically_derived]
             impl #rt::Event for #ident {
                 const EVENT_TYPE: &'static str = #stored_name;
@@ -99,25 +102,24 @@ fn existing_derives(item: &syn::ItemStruct) -> Vec<String> {
 fn decode_fn(args: &EventArgs, rt: &TokenStream, version: u32) -> TokenStream {
     let older = match (&args.previous, &args.upcast) {
         (Some((_, previous)), _) if version > 1 => {
-            let from =
-                quote_spanned!(previous.span()=> <Self as ::core::convert::From<#previous>>::from);
+            let from = quote_spanned! {previous.span()=>
+                <Self as __AcciFromPrevious<#previous>>::__acci_from_previous
+            };
             quote! {
                 if schema_version < #version {
-                    return <#previous as #rt::Event>::decode(schema_version, payload).map(#from);
+                    let previous = <#previous as #rt::Event>::decode(schema_version, payload)?;
+                    return ::core::result::Result::Ok(#from(previous));
                 }
             }
         }
         (_, Some((_, upcast))) if version > 1 => {
-            let call = quote_spanned!(upcast.span()=> #upcast(schema_version, payload));
+            let call = quote_spanned! {upcast.span()=>
+                __AcciUpcast::__acci_upcast::<Self>(#upcast, schema_version, payload)
+            };
             quote! {
                 if schema_version < #version && schema_version > 0 {
-                    let upcast: ::core::result::Result<#rt::__private::serde_json::Value, _> = #call;
-                    return match upcast {
-                        ::core::result::Result::Ok(payload) => #rt::__private::decode_current::<Self>(payload),
-                        ::core::result::Result::Err(error) => ::core::result::Result::Err(
-                            #rt::__private::upcast_failed::<Self>(schema_version, error),
-                        ),
-                    };
+                    let payload = #call?;
+                    return #rt::__private::decode_current::<Self>(payload);
                 }
             }
         }
@@ -134,6 +136,75 @@ fn decode_fn(args: &EventArgs, rt: &TokenStream, version: u32) -> TokenStream {
             #older
             ::core::result::Result::Err(#rt::__private::unsupported_version::<Self>(schema_version))
         }
+    }
+}
+
+/// The trait `decode` reaches older versions through, local to this event so that its
+/// `on_unimplemented` message can name the event and the fix: `From<Previous>` for
+/// `previous`, the upcast function's signature for `upcast`. It is implemented for every
+/// type that qualifies; the compiler reports a type that does not with this message.
+fn older_trait(
+    args: &EventArgs,
+    rt: &TokenStream,
+    ident: &syn::Ident,
+    version: u32,
+) -> TokenStream {
+    if version < 2 {
+        return TokenStream::new();
+    }
+    match (&args.previous, &args.upcast) {
+        (Some((_, previous)), _) => {
+            let shown = path_text(previous);
+            let older = version - 1;
+            let message = format!("`previous = {shown}` needs `impl From<{shown}> for {ident}`");
+            let label = format!("no `From<{shown}>` impl for `{ident}`");
+            let note = format!(
+                "add `impl From<{shown}> for {ident} {{{{ fn from(old: {shown}) -> Self {{{{ … }}}} }}}}`: it turns an event stored at version {older} into version {version}"
+            );
+            quote! {
+                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                trait __AcciFromPrevious<P> {
+                    fn __acci_from_previous(previous: P) -> Self;
+                }
+
+                impl<T: ::core::convert::From<P>, P> __AcciFromPrevious<P> for T {
+                    #[inline]
+                    fn __acci_from_previous(previous: P) -> Self {
+                        <T as ::core::convert::From<P>>::from(previous)
+                    }
+                }
+            }
+        }
+        (_, Some((_, upcast))) => {
+            let shown = path_text(upcast);
+            let message = format!("`upcast = {shown}` on `{ident}` is not an upcast function");
+            let label = "expected `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`";
+            let note = format!(
+                "write `fn {shown}(version: u32, payload: serde_json::Value) -> Result<serde_json::Value, E>` with an error type `E: Display`: it turns a payload stored at an older version into the JSON of version {version}"
+            );
+            let value = quote!(#rt::__private::serde_json::Value);
+            let result = quote!(::core::result::Result<#value, #rt::DecodeError>);
+            quote! {
+                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                trait __AcciUpcast {
+                    fn __acci_upcast<Ev: #rt::Event>(self, schema_version: u32, payload: #value) -> #result;
+                }
+
+                impl<F, E> __AcciUpcast for F
+                where
+                    F: ::core::ops::FnOnce(u32, #value) -> ::core::result::Result<#value, E>,
+                    E: ::core::fmt::Display,
+                {
+                    #[inline]
+                    fn __acci_upcast<Ev: #rt::Event>(self, schema_version: u32, payload: #value) -> #result {
+                        self(schema_version, payload).map_err(|error| {
+                            #rt::__private::upcast_failed::<Ev>(schema_version, error)
+                        })
+                    }
+                }
+            }
+        }
+        _ => TokenStream::new(),
     }
 }
 

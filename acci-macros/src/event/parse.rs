@@ -61,9 +61,10 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
                     cx,
                     &meta,
                     "name",
-                    "a string such as `\"AccountOpened\"`",
+                    "a string",
+                    "`name = \"AccountOpened\"`",
                 ) {
-                    check_stored_name(cx, &lit, "#[event");
+                    check_stored_name(cx, &lit, "#[event", "AccountOpened");
                     parsed.name = Some(lit);
                 }
             }
@@ -72,7 +73,8 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
                     cx,
                     &meta,
                     "version",
-                    "an integer from 1 up, such as `2`",
+                    "a whole number from 1 up",
+                    "`version = 2`",
                 ) {
                     match lit.base10_parse::<u32>() {
                         Ok(0) => cx.error_at(
@@ -94,7 +96,8 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
                     cx,
                     &meta,
                     "previous",
-                    "the type of the version before, such as `OpenedV1`",
+                    "the type of the version before",
+                    "`previous = OpenedV1`",
                 ) {
                     parsed.previous = Some((ident, path));
                 }
@@ -104,7 +107,8 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
                     cx,
                     &meta,
                     "upcast",
-                    "the path of a function `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`",
+                    "the path of a function",
+                    "`upcast = upcast_opened`, naming a `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`",
                 ) {
                     parsed.upcast = Some((ident, path));
                 }
@@ -114,7 +118,8 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
                     cx,
                     &meta,
                     "crate",
-                    "a string holding a path, such as `\"::acci_core\"`",
+                    "a string holding a path",
+                    "`crate = \"::my_app::acci_core\"`",
                 ) {
                     parsed.runtime = parse_runtime(cx, &lit);
                 }

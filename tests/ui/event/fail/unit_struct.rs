@@ -1,0 +1,6 @@
+use acci_core::prelude::*;
+
+#[event]
+pub struct Closed;
+
+fn main() {}
