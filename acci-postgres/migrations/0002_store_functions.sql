@@ -6,6 +6,19 @@
 -- Validation failures raise SQLSTATE 'AC001'; the Rust side maps them to
 -- StoreError::Validation.
 
+-- The last sequence number of a stream under the session's tenant, 0 if it has none.
+-- Written as ORDER BY ... LIMIT 1 rather than max(): with row-level security on the
+-- table the planner cannot turn max() into a one-row index probe, and would read the
+-- whole stream on every append.
+CREATE FUNCTION event_store.current_version(p_tenant text, p_aggregate_type text, p_aggregate_id text)
+RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT coalesce((
+        SELECT e.sequence FROM event_store.events e
+         WHERE e.tenant_id = p_tenant AND e.aggregate_type = p_aggregate_type AND e.aggregate_id = p_aggregate_id
+         ORDER BY e.sequence DESC
+         LIMIT 1), 0);
+$$;
+
 -- Appends events to a stream if its version is as expected, and records the command.
 -- p_expected: NULL for any version, 0 for "no stream", n for exactly n.
 -- The version check reads the stream before the INSERT assigns this transaction its id,
@@ -49,11 +62,7 @@ BEGIN
         END IF;
     END IF;
 
-    SELECT coalesce(max(e.sequence), 0) INTO v_current
-      FROM event_store.events e
-     WHERE e.tenant_id = p_tenant
-       AND e.aggregate_type = p_aggregate_type
-       AND e.aggregate_id = p_aggregate_id;
+    v_current := event_store.current_version(p_tenant, p_aggregate_type, p_aggregate_id);
 
     IF p_expected IS NOT NULL AND p_expected <> v_current THEN
         RETURN QUERY SELECT 'conflict'::text, v_current, NULL::bigint, NULL::bigint, NULL::text, NULL::bigint;
@@ -95,9 +104,7 @@ DECLARE
     v_current bigint;
 BEGIN
     PERFORM set_config('acci.tenant_id', p_tenant, true);
-    SELECT coalesce(max(e.sequence), 0) INTO v_current
-      FROM event_store.events e
-     WHERE e.tenant_id = p_tenant AND e.aggregate_type = p_aggregate_type AND e.aggregate_id = p_aggregate_id;
+    v_current := event_store.current_version(p_tenant, p_aggregate_type, p_aggregate_id);
     RETURN v_current;
 END;
 $$;
@@ -185,9 +192,7 @@ DECLARE
     v_current bigint;
 BEGIN
     PERFORM set_config('acci.tenant_id', p_tenant, true);
-    SELECT coalesce(max(e.sequence), 0) INTO v_current
-      FROM event_store.events e
-     WHERE e.tenant_id = p_tenant AND e.aggregate_type = p_aggregate_type AND e.aggregate_id = p_aggregate_id;
+    v_current := event_store.current_version(p_tenant, p_aggregate_type, p_aggregate_id);
     IF p_version < 1 OR p_version > v_current THEN
         RAISE EXCEPTION 'is %, but the stream is at version %; a snapshot must cover 1 to % events',
             p_version, v_current, v_current
