@@ -23,8 +23,11 @@ pub trait Aggregate: Default + Send + Sync + 'static {
     /// Every event this aggregate records, as one enum.
     type Event: EventEnum + Clone + std::fmt::Debug;
 
-    /// Folds one event into the state.
-    fn apply(&mut self, event: &Self::Event);
+    /// Folds one event into the state, calling the [`Apply`] impl of its variant.
+    ///
+    /// Named `apply_event` rather than `apply` so that it never competes with
+    /// [`Apply::apply`] in method-call syntax when both traits are in scope.
+    fn apply_event(&mut self, event: &Self::Event);
 
     /// The state as a snapshot payload. Only called when `SNAPSHOT_EVERY > 0`.
     fn to_snapshot(&self) -> Result<Value, serde_json::Error>;

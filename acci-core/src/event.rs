@@ -22,7 +22,7 @@ use crate::store::LogPosition;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an ACCI event",
     label = "not an event",
-    note = "put `#[event]` (from `acci_core::prelude`) on the definition of `{Self}`: only event types can be listed in `events(...)`"
+    note = "put `#[event]` (from `acci_core::prelude`) on the definition of `{Self}`: only event types can be listed in `events(...)` or named by `previous = …`"
 )]
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The name the event is stored under.

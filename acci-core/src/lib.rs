@@ -82,9 +82,4 @@ pub mod __private {
             crate::DecodeFailure::Upcast(error.to_string()),
         )
     }
-
-    /// Compile-time assertion helpers; each names the trait the user must implement.
-    pub const fn assert_event<E: crate::Event>() {}
-    /// Fails to compile, with the `Apply` diagnostic, when `A` does not apply `E`.
-    pub const fn assert_apply<A: crate::Apply<E>, E>() {}
 }

@@ -162,7 +162,7 @@ fn generated_code_works_under_strict_lints() {
     let closed = AccountChange::decode("AccountClosed", 2, json!({ "why": "moved" })).unwrap();
     let mut account = BankAccount::default();
     for event in [opened, Deposited { amount: 40 }.into(), closed.clone()] {
-        Aggregate::apply(&mut account, &event);
+        account.apply_event(&event);
     }
     assert_eq!(account.balance, 40);
     assert!(!account.open);
@@ -176,7 +176,7 @@ fn generated_code_works_under_strict_lints() {
         2,
         json!({ "owner": "Bob", "currency": "CHF" }),
     );
-    Aggregate::apply(&mut order, &placed.unwrap());
+    order.apply_event(&placed.unwrap());
     assert_eq!(
         order,
         Order::Placed {

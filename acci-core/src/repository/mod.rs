@@ -73,7 +73,9 @@ pub struct Loaded<A> {
 }
 
 /// What a command did.
-#[derive(Debug, Clone)]
+///
+/// `Debug` and `Clone` hold for every aggregate: they need only the event enum's, which
+/// the derive always provides.
 pub struct CommandOutcome<A: Aggregate> {
     /// The stream the command went to.
     pub stream: StreamId,
@@ -89,6 +91,34 @@ pub struct CommandOutcome<A: Aggregate> {
     pub attempts: u32,
     /// The version of the snapshot this command wrote, if it crossed `snapshot_every`.
     pub snapshot_taken: Option<u64>,
+}
+
+impl<A: Aggregate> Clone for CommandOutcome<A> {
+    fn clone(&self) -> Self {
+        Self {
+            stream: self.stream.clone(),
+            events: self.events.clone(),
+            version: self.version,
+            position: self.position,
+            duplicate: self.duplicate,
+            attempts: self.attempts,
+            snapshot_taken: self.snapshot_taken,
+        }
+    }
+}
+
+impl<A: Aggregate> std::fmt::Debug for CommandOutcome<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandOutcome")
+            .field("stream", &self.stream)
+            .field("events", &self.events)
+            .field("version", &self.version)
+            .field("position", &self.position)
+            .field("duplicate", &self.duplicate)
+            .field("attempts", &self.attempts)
+            .field("snapshot_taken", &self.snapshot_taken)
+            .finish()
+    }
 }
 
 /// Loading failed: the store failed, or a stored event did not decode.
@@ -260,7 +290,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     async fn catch_up(&self, stream: &StreamId, loaded: &mut Loaded<A>) -> Result<(), LoadError> {
         for stored in self.store.load(stream, loaded.version + 1).await? {
             let recorded = stored.decode::<A::Event>()?;
-            loaded.state.apply(&recorded.data);
+            loaded.state.apply_event(&recorded.data);
             loaded.version = recorded.sequence;
             loaded.events_applied += 1;
         }
@@ -331,7 +361,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                 Ok(AppendOutcome::Appended(appended)) => {
                     let before = loaded.version;
                     for event in &events {
-                        loaded.state.apply(event);
+                        loaded.state.apply_event(event);
                     }
                     loaded.version = appended.last_sequence;
                     let snapshot_taken = self

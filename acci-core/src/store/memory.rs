@@ -206,7 +206,7 @@ impl EventStore for InMemoryEventStore {
                 request
                     .event_types
                     .as_ref()
-                    .is_none_or(|types| types.iter().any(|t| *t == e.event_type))
+                    .is_none_or(|types| types.contains(&e.event_type))
             })
             .take(request.limit)
             .cloned()

@@ -42,7 +42,7 @@ pub use interfering::Interfering;
 pub fn given<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> Given<A> {
     let mut state = A::default();
     for event in events {
-        state.apply(&event);
+        state.apply_event(&event);
     }
     Given { state }
 }
@@ -110,7 +110,7 @@ impl<A: Aggregate, E: Debug> When<A, E> {
         }
         let mut state = self.state;
         for event in &produced {
-            state.apply(event);
+            state.apply_event(event);
         }
         Then { state }
     }

@@ -260,7 +260,7 @@ fn aggregate_impl(model: &Model, ident: &syn::Ident) -> TokenStream {
             type Event = #enum_ident;
 
             #[inline]
-            fn apply(&mut self, event: &#enum_ident) {
+            fn apply_event(&mut self, event: &#enum_ident) {
                 match *event {
                     #(#arms)*
                 }

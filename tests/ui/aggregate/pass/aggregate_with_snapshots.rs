@@ -94,7 +94,7 @@ fn main() {
 
     let mut account = BankAccount::default();
     for event in [opened.clone(), Deposited { amount: 30 }.into(), decoded] {
-        Aggregate::apply(&mut account, &event);
+        account.apply_event(&event);
     }
     assert_eq!(account.balance, 25);
 

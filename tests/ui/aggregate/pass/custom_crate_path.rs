@@ -65,10 +65,10 @@ fn main() {
     assert_eq!(Counter::SNAPSHOT_EVERY, 10);
     let mut counter = Counter::default();
     let old = CounterEvent::decode("Ticked", 1, serde_json::json!({ "by": 3 })).unwrap();
-    Aggregate::apply(&mut counter, &old);
-    Aggregate::apply(&mut counter, &Ticked { by: 4 }.into());
+    counter.apply_event(&old);
+    counter.apply_event(&Ticked { by: 4 }.into());
     assert_eq!(counter.count, 7);
-    Aggregate::apply(
+    Aggregate::apply_event(
         &mut counter,
         &CounterEvent::decode("Reset", 1, serde_json::json!({})).unwrap(),
     );

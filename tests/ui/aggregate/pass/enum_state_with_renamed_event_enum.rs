@@ -50,7 +50,7 @@ fn main() {
     }
     .into();
     let mut order = Order::default();
-    Aggregate::apply(&mut order, &placed);
+    order.apply_event(&placed);
     assert_eq!(
         order,
         Order::Placed {
@@ -60,7 +60,7 @@ fn main() {
 
     let shipped = OrderChange::decode("OrderShipped", 1, serde_json::json!({})).unwrap();
     assert!(matches!(shipped, OrderChange::Shipped(_)));
-    Aggregate::apply(&mut order, &shipped);
+    order.apply_event(&shipped);
     assert_eq!(order, Order::Shipped);
 
     let off = order.to_snapshot().unwrap_err();
