@@ -24,7 +24,7 @@ mod rows;
 mod store;
 
 pub use migrate::{MIGRATIONS, Migration};
-pub use store::PgEventStore;
+pub use store::{HorizonHolder, PgEventStore};
 
 /// The URL tests and examples use when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

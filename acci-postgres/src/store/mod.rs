@@ -8,8 +8,8 @@ use acci_core::{
     ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantId,
 };
 use async_trait::async_trait;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Row};
 
 use crate::error::store_error;
 
@@ -56,6 +56,59 @@ impl PgEventStore {
     /// tables and roles: run it as the database owner, not as the application role.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         crate::migrate::migrate(&self.pool).await
+    }
+}
+
+/// The transaction that holds the global log back: the oldest one on the server that has a
+/// transaction id and is still running. See [`PgEventStore::log_horizon_holder`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HorizonHolder {
+    /// The backend's process id (`pg_terminate_backend` takes it).
+    pub pid: i32,
+    /// The database it is connected to; any database of the server holds the log back.
+    pub database: Option<String>,
+    /// The role it runs as.
+    pub user: Option<String>,
+    /// Its `application_name`.
+    pub application: Option<String>,
+    /// When its transaction began.
+    pub transaction_started: Option<chrono::DateTime<chrono::Utc>>,
+    /// `active`, `idle in transaction`, …
+    pub state: Option<String>,
+}
+
+impl PgEventStore {
+    /// Who delays readers of the global log right now, if anyone.
+    ///
+    /// Readers stop before the oldest transaction that is still running anywhere on the
+    /// server, so one long transaction (a forgotten `BEGIN` in a console, a long batch job)
+    /// makes every reader lag — never lose events — until it ends. This names it. Seeing
+    /// other roles' sessions needs `pg_read_all_stats` (or a superuser); without it,
+    /// only the caller's own sessions are visible.
+    pub async fn log_horizon_holder(&self) -> Result<Option<HorizonHolder>, StoreError> {
+        let row = sqlx::query(
+            "SELECT pid, datname::text AS database, usename::text AS username, application_name, xact_start, state \
+             FROM pg_stat_activity \
+             WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() \
+             ORDER BY age(backend_xid) DESC \
+             LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| store_error(e, "looking up the oldest open transaction"))?;
+        let Some(row) = row else { return Ok(None) };
+        let get = |name: &str| {
+            row.try_get::<Option<String>, _>(name)
+                .map_err(crate::rows::corrupt)
+        };
+        Ok(Some(HorizonHolder {
+            pid: row.try_get("pid").map_err(crate::rows::corrupt)?,
+            database: get("database")?,
+            user: get("username")?,
+            application: get("application_name")?,
+            transaction_started: row.try_get("xact_start").map_err(crate::rows::corrupt)?,
+            state: get("state")?,
+        }))
     }
 }
 
