@@ -22,9 +22,9 @@ pub use ids::{
 pub use metadata::Metadata;
 pub use repository::{Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy};
 pub use store::{
-    AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, InMemoryEventStore,
-    LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, ReadAll, Snapshot, TenantScope,
-    validate_new_events, validate_read,
+    AggregateLoad, AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion,
+    InMemoryEventStore, LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, ReadAll,
+    Snapshot, TenantScope, validate_new_events, validate_read,
 };
 
 #[cfg(feature = "derive")]

@@ -132,6 +132,45 @@ BEGIN
 END;
 $$;
 
+-- What the command path needs, in one round trip: the newest snapshot taken at
+-- p_state_version (NULL: none wanted) as a first row whose state_version is set, then the
+-- events after it, or every event without one.
+CREATE FUNCTION event_store.load_aggregate(
+    p_tenant text, p_aggregate_type text, p_aggregate_id text, p_state_version bigint
+) RETURNS TABLE (
+    global_position bigint, transaction_id text, event_id uuid, sequence bigint, event_type text,
+    schema_version integer, data jsonb, metadata jsonb, recorded_at timestamptz, state_version bigint
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_from bigint := 1;
+    v_snapshot record;
+BEGIN
+    PERFORM set_config('acci.tenant_id', p_tenant, true);
+    IF p_state_version IS NOT NULL THEN
+        SELECT s.version, s.state_version, s.state, s.taken_at INTO v_snapshot
+          FROM snapshots.aggregate_snapshots s
+         WHERE s.tenant_id = p_tenant AND s.aggregate_type = p_aggregate_type
+           AND s.aggregate_id = p_aggregate_id AND s.state_version = p_state_version;
+        IF FOUND THEN
+            v_from := v_snapshot.version + 1;
+            RETURN QUERY SELECT NULL::bigint, NULL::text, NULL::uuid, v_snapshot.version, NULL::text,
+                                NULL::integer, v_snapshot.state, NULL::jsonb, v_snapshot.taken_at,
+                                v_snapshot.state_version;
+        END IF;
+    END IF;
+    RETURN QUERY
+        SELECT e.position, e.transaction_id::text, e.event_id, e.sequence, e.event_type,
+               e.schema_version, e.data, e.metadata, e.recorded_at, NULL::bigint
+          FROM event_store.events e
+         WHERE e.tenant_id = p_tenant
+           AND e.aggregate_type = p_aggregate_type
+           AND e.aggregate_id = p_aggregate_id
+           AND e.sequence >= v_from
+         ORDER BY e.sequence;
+END;
+$$;
+
 -- The next batch of the global log after (p_after_transaction, p_after_position).
 --
 -- Only events of transactions older than the oldest one still running are returned

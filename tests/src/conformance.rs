@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             global_log_rejects_bad_requests,
             snapshots_keep_the_newest_per_stream,
             snapshots_past_the_stream_are_rejected,
+            load_aggregate_starts_after_a_snapshot_of_the_wanted_shape,
             command_ids_are_recorded_with_their_events,
             a_failed_append_records_no_command,
             racing_appends_with_one_expected_version_let_one_win,
@@ -643,6 +644,46 @@ pub async fn snapshots_keep_the_newest_per_stream<S: EventStore + ?Sized>(store:
             .is_none(),
         "snapshots are per tenant"
     );
+}
+
+/// `load_aggregate` returns the snapshot of the wanted state version and only the events
+/// after it; a snapshot of another shape is passed over.
+pub async fn load_aggregate_starts_after_a_snapshot_of_the_wanted_shape<S: EventStore + ?Sized>(
+    store: Arc<S>,
+) {
+    let s = stream("t1", "Account", "a");
+    let empty = store.load_aggregate(&s, Some(42)).await.expect("load");
+    assert!(empty.snapshot.is_none() && empty.events.is_empty());
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(6)).await;
+    store
+        .save_snapshot(&s, snapshot(4, "four"))
+        .await
+        .expect("save");
+
+    let fitting = store.load_aggregate(&s, Some(42)).await.expect("load");
+    let kept = fitting.snapshot.expect("the snapshot of state version 42");
+    assert_eq!(
+        (
+            kept.version,
+            kept.state_version,
+            kept.state["marker"].as_str()
+        ),
+        (4, 42, Some("four"))
+    );
+    assert_eq!(
+        fitting
+            .events
+            .iter()
+            .map(|e| e.sequence)
+            .collect::<Vec<_>>(),
+        [5, 6]
+    );
+
+    for wanted in [Some(7), None] {
+        let other = store.load_aggregate(&s, wanted).await.expect("load");
+        assert!(other.snapshot.is_none(), "{wanted:?}");
+        assert_eq!(other.events.len(), 6, "{wanted:?}");
+    }
 }
 
 /// A snapshot claiming events the stream does not have is rejected.

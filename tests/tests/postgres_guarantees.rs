@@ -528,3 +528,78 @@ async fn out_of_range_input_is_refused_before_sql() {
         Ok(AppendOutcome::Appended(_))
     ));
 }
+
+#[event]
+pub struct Counted {
+    pub by: u64,
+}
+
+#[derive(Aggregate, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[aggregate(events(Counted), snapshot_every = 3)]
+pub struct Counter {
+    total: u64,
+}
+
+impl Apply<Counted> for Counter {
+    fn apply(&mut self, event: &Counted) {
+        self.total += event.by;
+    }
+}
+
+pub struct Count(u64);
+
+impl Handle<Count> for Counter {
+    type Error = std::convert::Infallible;
+    fn handle(&self, command: &Count) -> Result<Vec<CounterEvent>, Self::Error> {
+        Ok(vec![Counted { by: command.0 }.into()])
+    }
+}
+
+/// The command path on PostgreSQL: snapshots are written and used, a repeated command id
+/// answers with the first outcome, and concurrent commands on one aggregate all count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_path_runs_on_postgres() {
+    let db = TestDatabase::create().await;
+    let counters = Repository::<Counter, _>::new(Arc::new(db.store().await))
+        .with_retry(RetryPolicy::attempts(200));
+    let (t, id) = (tenant("t1"), AggregateId::new("c").unwrap());
+    let command_id = CommandId::new();
+    let first = counters
+        .execute(Command::new(t.clone(), id.clone(), Count(5)).with_id(command_id))
+        .await
+        .unwrap();
+    let again = counters
+        .execute(Command::new(t.clone(), id.clone(), Count(5)).with_id(command_id))
+        .await
+        .unwrap();
+    assert!(!first.duplicate && again.duplicate);
+    assert_eq!(
+        (again.version, again.events.clone()),
+        (first.version, first.events.clone())
+    );
+
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (counters, t, id) = (counters.clone(), t.clone(), id.clone());
+            tokio::spawn(async move {
+                for _ in 0..5 {
+                    counters
+                        .execute(Command::new(t.clone(), id.clone(), Count(1)))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let loaded = counters.load(&t, &id).await.unwrap();
+    assert_eq!((loaded.version, loaded.state.total), (21, 25));
+    assert_eq!(
+        loaded.snapshot_version,
+        Some(21),
+        "the last snapshot covers version 21 (every 3 events)"
+    );
+    assert_eq!(loaded.events_applied, 0);
+}

@@ -11,11 +11,11 @@ pub use retry::RetryPolicy;
 
 use crate::aggregate::{Aggregate, Handle};
 use crate::error::{CommandError, DecodeError, StoreError, ValidationError};
-use crate::event::NewEvent;
+use crate::event::{NewEvent, StoredEvent};
 use crate::ids::{AggregateId, CommandId, StreamId, TenantId};
 use crate::metadata::Metadata;
 use crate::store::{
-    AppendOutcome, CommandRecord, EventStore, ExpectedVersion, LogPosition, Snapshot,
+    AggregateLoad, AppendOutcome, CommandRecord, EventStore, ExpectedVersion, LogPosition, Snapshot,
 };
 
 /// A command for one aggregate instance, with the id that makes it idempotent.
@@ -245,50 +245,56 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         self.load_stream(&stream).await
     }
 
+    /// One call to the store: the newest snapshot of the current state shape, if
+    /// snapshots are on, and the events after it.
     async fn load_stream(&self, stream: &StreamId) -> Result<Loaded<A>, LoadError> {
-        let mut loaded = match self.usable_snapshot(stream).await? {
-            Some((state, version)) => Loaded {
-                state,
-                version,
-                snapshot_version: Some(version),
-                events_applied: 0,
-            },
-            None => Loaded {
-                state: A::default(),
-                version: 0,
-                snapshot_version: None,
-                events_applied: 0,
-            },
+        let state_version = (A::SNAPSHOT_EVERY > 0).then_some(A::STATE_VERSION);
+        let AggregateLoad {
+            snapshot,
+            mut events,
+        } = self.store.load_aggregate(stream, state_version).await?;
+        let mut loaded = Loaded {
+            state: A::default(),
+            version: 0,
+            snapshot_version: None,
+            events_applied: 0,
         };
-        self.catch_up(stream, &mut loaded).await?;
-        Ok(loaded)
-    }
-
-    async fn usable_snapshot(&self, stream: &StreamId) -> Result<Option<(A, u64)>, StoreError> {
-        if A::SNAPSHOT_EVERY == 0 {
-            return Ok(None);
-        }
-        let Some(snapshot) = self.store.load_snapshot(stream).await? else {
-            return Ok(None);
-        };
-        if snapshot.state_version != A::STATE_VERSION {
-            tracing::debug!(%stream, found = snapshot.state_version, expected = A::STATE_VERSION,
-                "ignoring a snapshot taken before the state changed shape");
-            return Ok(None);
-        }
-        match A::from_snapshot(snapshot.state) {
-            Ok(state) => Ok(Some((state, snapshot.version))),
-            Err(error) => {
-                tracing::warn!(%stream, %error, "ignoring a snapshot that does not decode");
-                Ok(None)
+        if let Some(snapshot) = snapshot {
+            match A::from_snapshot(snapshot.state) {
+                Ok(state) => {
+                    loaded = Loaded {
+                        state,
+                        version: snapshot.version,
+                        snapshot_version: Some(snapshot.version),
+                        events_applied: 0,
+                    };
+                }
+                Err(error) => {
+                    // Same shape on paper, yet it does not decode: replay from the start.
+                    tracing::warn!(%stream, %error, "ignoring a snapshot that does not decode");
+                    let mut all = self.store.load_range(stream, 1, snapshot.version).await?;
+                    all.append(&mut events);
+                    events = all;
+                }
             }
         }
+        self.apply_stored(&mut loaded, events)?;
+        Ok(loaded)
     }
 
     /// Applies the events stored after `loaded.version`: after a conflict, only what was
     /// missed is read.
     async fn catch_up(&self, stream: &StreamId, loaded: &mut Loaded<A>) -> Result<(), LoadError> {
-        for stored in self.store.load(stream, loaded.version + 1).await? {
+        let missed = self.store.load(stream, loaded.version + 1).await?;
+        self.apply_stored(loaded, missed)
+    }
+
+    fn apply_stored(
+        &self,
+        loaded: &mut Loaded<A>,
+        events: Vec<StoredEvent>,
+    ) -> Result<(), LoadError> {
+        for stored in events {
             let recorded = stored.decode::<A::Event>()?;
             loaded.state.apply_event(&recorded.data);
             loaded.version = recorded.sequence;

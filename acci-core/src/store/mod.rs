@@ -211,6 +211,16 @@ pub struct Snapshot {
     pub taken_at: DateTime<Utc>,
 }
 
+/// A stream as the command path needs it: the newest snapshot of the wanted shape, and
+/// the events after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateLoad {
+    /// The newest snapshot whose state version was asked for, if there is one.
+    pub snapshot: Option<Snapshot>,
+    /// The events after the snapshot, or every event of the stream without one.
+    pub events: Vec<StoredEvent>,
+}
+
 /// An event store: streams of events with optimistic concurrency, a global log, snapshots
 /// and a record of applied commands. Every call is scoped to one tenant.
 ///
@@ -252,6 +262,30 @@ pub trait EventStore: Send + Sync {
         let mut events = self.load(stream, first).await?;
         events.retain(|e| e.sequence <= last);
         Ok(events)
+    }
+
+    /// Loads a stream for the command path: with `state_version`, the newest snapshot
+    /// taken at that state version (a snapshot of another shape is passed over) and the
+    /// events after it; without, or when there is no such snapshot, every event.
+    ///
+    /// The default makes two calls; a store that can should answer in one round trip.
+    async fn load_aggregate(
+        &self,
+        stream: &StreamId,
+        state_version: Option<u64>,
+    ) -> Result<AggregateLoad, StoreError> {
+        let snapshot = match state_version {
+            Some(wanted) => self
+                .load_snapshot(stream)
+                .await?
+                .filter(|s| s.state_version == wanted),
+            None => None,
+        };
+        let from = snapshot.as_ref().map_or(1, |s| s.version + 1);
+        Ok(AggregateLoad {
+            events: self.load(stream, from).await?,
+            snapshot,
+        })
     }
 
     /// Reads the next batch of the global log.
@@ -301,6 +335,14 @@ impl<T: EventStore + ?Sized> EventStore for Arc<T> {
         last: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         (**self).load_range(stream, first, last).await
+    }
+
+    async fn load_aggregate(
+        &self,
+        stream: &StreamId,
+        state_version: Option<u64>,
+    ) -> Result<AggregateLoad, StoreError> {
+        (**self).load_aggregate(stream, state_version).await
     }
 
     async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError> {

@@ -1,7 +1,8 @@
 //! Reading: one stream, the global log, and snapshots.
 
 use acci_core::{
-    LogBatch, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantScope, validate_read,
+    AggregateLoad, LogBatch, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantScope,
+    validate_read,
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row};
@@ -34,6 +35,55 @@ pub(crate) async fn load_range(
     rows.iter()
         .map(|row| stored_event(row, Some(stream)))
         .collect()
+}
+
+/// The newest snapshot at `state_version` and the events after it, in one round trip.
+pub(crate) async fn load_aggregate(
+    pool: &PgPool,
+    stream: &StreamId,
+    state_version: Option<u64>,
+) -> Result<AggregateLoad, StoreError> {
+    let state_version = state_version
+        .map(|v| to_i64(v, "snapshot state version"))
+        .transpose()?;
+    let rows = sqlx::query(
+        "SELECT global_position, transaction_id, event_id, sequence, event_type, schema_version, data, metadata, \
+                recorded_at, state_version \
+         FROM event_store.load_aggregate($1, $2, $3, $4)",
+    )
+    .bind(stream.tenant.as_str())
+    .bind(&*stream.aggregate_type)
+    .bind(stream.aggregate_id.as_str())
+    .bind(state_version)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| store_error(e, "loading an aggregate"))?;
+    let mut load = AggregateLoad {
+        snapshot: None,
+        events: Vec::with_capacity(rows.len()),
+    };
+    for row in &rows {
+        match row
+            .try_get::<Option<i64>, _>("state_version")
+            .map_err(corrupt)?
+        {
+            Some(state_version) => {
+                load.snapshot = Some(Snapshot {
+                    version: to_u64(
+                        row.try_get("sequence").map_err(corrupt)?,
+                        "snapshot version",
+                    )?,
+                    state_version: to_u64(state_version, "snapshot state version")?,
+                    state: row.try_get("data").map_err(corrupt)?,
+                    taken_at: row
+                        .try_get::<DateTime<Utc>, _>("recorded_at")
+                        .map_err(corrupt)?,
+                });
+            }
+            None => load.events.push(stored_event(row, Some(stream))?),
+        }
+    }
+    Ok(load)
 }
 
 /// The next batch of the global log; see `event_store.read_log` for why it never skips

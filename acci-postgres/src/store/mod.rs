@@ -4,8 +4,8 @@ mod append;
 mod load;
 
 use acci_core::{
-    AppendOutcome, CommandId, CommandRecord, EventStore, ExpectedVersion, LogBatch, NewEvent,
-    ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantId,
+    AggregateLoad, AppendOutcome, CommandId, CommandRecord, EventStore, ExpectedVersion, LogBatch,
+    NewEvent, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantId,
 };
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
@@ -139,6 +139,14 @@ impl EventStore for PgEventStore {
         last: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         load::load_range(&self.pool, stream, first, last).await
+    }
+
+    async fn load_aggregate(
+        &self,
+        stream: &StreamId,
+        state_version: Option<u64>,
+    ) -> Result<AggregateLoad, StoreError> {
+        load::load_aggregate(&self.pool, stream, state_version).await
     }
 
     async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError> {
