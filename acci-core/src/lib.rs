@@ -37,8 +37,10 @@ pub use acci_macros::Aggregate;
 
 /// Everything a module of domain code needs: `use acci_core::prelude::*;`.
 pub mod prelude {
+    // `Aggregate` names the trait and, with the `derive` feature, the derive as well.
+    pub use crate::Aggregate;
     #[cfg(feature = "derive")]
-    pub use crate::{Aggregate, event};
+    pub use crate::event;
     pub use crate::{
         AggregateId, Apply, Command, CommandError, CommandId, Event, EventEnum, EventStore,
         ExpectedVersion, Handle, InMemoryEventStore, Metadata, Recorded, Repository, RetryPolicy,

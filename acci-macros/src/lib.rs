@@ -10,13 +10,15 @@ mod event;
 
 use proc_macro::TokenStream;
 
-/// Declares an event type. See `acci_core::event` for the attribute keys.
+// The entry points carry no docs of their own: rustdoc would append them to the full
+// documentation on acci-core's re-exports, which is where users read about the macros.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
     event::expand(args.into(), item.into()).into()
 }
 
-/// Derives `Aggregate` and its event enum. See `acci_core::Aggregate` for the attribute keys.
+#[allow(missing_docs)]
 #[proc_macro_derive(Aggregate, attributes(aggregate))]
 pub fn derive_aggregate(input: TokenStream) -> TokenStream {
     aggregate::expand(input.into()).into()

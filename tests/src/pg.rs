@@ -1,7 +1,7 @@
 //! A PostgreSQL database per test: created empty and migrated, dropped when the test ends.
 //!
 //! The server comes from `DATABASE_URL` (default
-//! [`DEFAULT_DATABASE_URL`](acci_postgres::DEFAULT_DATABASE_URL)); its user must be able to
+//! [`acci_postgres::DEFAULT_DATABASE_URL`]); its user must be able to
 //! create databases and roles. Tests connect as two login roles the harness creates:
 //! [`APP_LOGIN`], a member of `acci_app` that sees one tenant at a time, and
 //! [`READER_LOGIN`], also a member of `acci_all_tenants`. Neither bypasses row-level

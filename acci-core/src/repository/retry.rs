@@ -8,6 +8,9 @@ use std::time::Duration;
 /// The first retry runs at once; later ones wait an exponentially growing, randomly
 /// jittered delay (between zero and `base_delay * 2^(retry - 1)`, capped at `max_delay`),
 /// so that writers contending for one stream spread out instead of colliding again.
+/// The delays use Tokio's timer: run commands inside a Tokio runtime with the time
+/// driver enabled (`#[tokio::main]` has it), or use [`RetryPolicy::never`].
+///
 /// Only conflicts are retried: the retry reloads just the events it missed and decides
 /// again on the fresh state. Persistence errors are returned to the caller, who may send
 /// the command again with the same command id.

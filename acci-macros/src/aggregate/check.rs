@@ -119,7 +119,7 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         .unwrap_or_else(|| quote::format_ident!("{}Event", ident));
     let state_version = match args.snapshot_version {
         Some((_, explicit)) => explicit,
-        None => state_fingerprint(&input.data),
+        None => state_fingerprint(input),
     };
     Some(Model {
         rt: args.runtime.clone().unwrap_or_else(default_runtime),

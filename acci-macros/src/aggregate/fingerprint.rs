@@ -6,12 +6,15 @@ use quote::ToTokens;
 /// FNV-1a over the fields' names and types (whitespace removed), kept within `i64` so a
 /// database column of type `bigint` holds it. It covers the aggregate's own fields;
 /// a change inside a field's type needs an explicit `snapshot_version`.
-pub(crate) fn state_fingerprint(data: &syn::Data) -> u64 {
+pub(crate) fn state_fingerprint(input: &syn::DeriveInput) -> u64 {
     let mut text = String::new();
-    match data {
+    // Serde attributes on the type (`rename_all`, `tag`, …) change the stored shape too.
+    describe_serde_attrs(&mut text, &input.attrs);
+    match &input.data {
         syn::Data::Struct(data) => describe_fields(&mut text, &data.fields),
         syn::Data::Enum(data) => {
             for variant in &data.variants {
+                describe_serde_attrs(&mut text, &variant.attrs);
                 text.push_str(&variant.ident.to_string());
                 text.push('{');
                 describe_fields(&mut text, &variant.fields);
@@ -37,16 +40,14 @@ fn describe_fields(text: &mut String, fields: &syn::Fields) {
             .split_whitespace()
             .collect();
         text.push_str(&ty);
-        // Serde attributes change the stored shape as much as the type does.
-        for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
-            let attr: String = attr
-                .to_token_stream()
-                .to_string()
-                .split_whitespace()
-                .collect();
-            text.push_str(&attr);
-        }
+        describe_serde_attrs(text, &field.attrs);
         text.push(';');
+    }
+}
+
+fn describe_serde_attrs(text: &mut String, attrs: &[syn::Attribute]) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        text.extend(attr.to_token_stream().to_string().split_whitespace());
     }
 }
 
@@ -83,8 +84,20 @@ mod tests {
                 owner: Option<String>,
             }
         );
-        assert_eq!(state_fingerprint(&a.data), state_fingerprint(&b.data));
-        assert_ne!(state_fingerprint(&a.data), state_fingerprint(&c.data));
-        assert!(state_fingerprint(&a.data) <= i64::MAX as u64);
+        let d: syn::DeriveInput = syn::parse_quote!(
+            #[serde(rename_all = "camelCase")]
+            struct A {
+                balance: u64,
+                owner: Option<String>,
+            }
+        );
+        assert_eq!(state_fingerprint(&a), state_fingerprint(&b));
+        assert_ne!(state_fingerprint(&a), state_fingerprint(&c));
+        assert_ne!(
+            state_fingerprint(&a),
+            state_fingerprint(&d),
+            "container serde attributes count"
+        );
+        assert!(state_fingerprint(&a) <= i64::MAX as u64);
     }
 }

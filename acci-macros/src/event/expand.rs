@@ -23,7 +23,11 @@ pub(crate) fn expand(args: &EventArgs, item: &syn::ItemStruct) -> TokenStream {
     let mut item = item.clone();
     let derives = missing_derives(&item, &rt);
     item.attrs.splice(0..0, derives);
-    item.attrs.push(syn::parse_quote!(#[doc = #doc]));
+    // Only documented events get the storage line: on an undocumented one it would
+    // silence `missing_docs` in the user's crate.
+    if item.attrs.iter().any(|a| a.path().is_ident("doc")) {
+        item.attrs.push(syn::parse_quote!(#[doc = #doc]));
+    }
     let decode = decode_fn(args, &rt, version);
     let older_trait = older_trait(args, &rt, ident, version);
     let previous_checks = previous_checks(args, &rt, ident, &stored_name, version);
