@@ -6,6 +6,7 @@ mod error;
 mod event;
 mod ids;
 mod metadata;
+pub mod projection;
 mod repository;
 mod store;
 pub mod testing;
@@ -20,6 +21,7 @@ pub use ids::{
     MAX_TYPE_NAME_BYTES, StreamId, TenantId, validate_type_name,
 };
 pub use metadata::Metadata;
+pub use projection::{Project, Projection, ProjectionError};
 pub use repository::{Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy};
 pub use store::{
     AggregateLoad, AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion,
@@ -55,6 +57,7 @@ pub mod __private {
     pub use serde_json;
 
     pub use crate::event::{decode_current, unsupported_version};
+    pub use crate::projection::{KeyFromAggregateId, decode_recorded};
 
     /// Whether two strings are equal, at compile time: the generated checks use it to
     /// find two events of one aggregate stored under the same name.
