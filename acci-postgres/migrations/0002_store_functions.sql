@@ -92,6 +92,10 @@ BEGIN
                 v_current + v_count, pg_current_xact_id(), v_last_position);
     END IF;
 
+    -- Wakes projection runners when the transaction commits (and not at all if it does
+    -- not). Notifications can be missed; runners poll as well.
+    PERFORM pg_notify('acci_events', '');
+
     RETURN QUERY SELECT 'appended'::text, v_current + v_count, v_current + 1, v_current + v_count,
                         pg_current_xact_id()::text, v_last_position;
 END;
@@ -178,13 +182,17 @@ $$;
 -- commit has an id at or above that horizon, so once a reader has passed a position it
 -- never later finds a committed event before it: a late commit delays the reader, it is
 -- never skipped. Order is (transaction id, position), the resume token both.
+--
+-- The horizon comes back in every row, and in one row with NULL event columns when there
+-- is no event: a reader that found nothing may resume from (horizon, 0), past every
+-- event that was filtered out, because the horizon and the events come from one snapshot.
 -- p_tenant NULL reads every tenant; that needs membership in acci_all_tenants.
 CREATE FUNCTION event_store.read_log(
     p_tenant text, p_after_transaction xid8, p_after_position bigint, p_limit integer, p_event_types text[]
 ) RETURNS TABLE (
-    global_position bigint, transaction_id text, event_id uuid, tenant_id text, aggregate_type text,
-    aggregate_id text, sequence bigint, event_type text, schema_version integer, data jsonb,
-    metadata jsonb, recorded_at timestamptz
+    horizon text, global_position bigint, transaction_id text, event_id uuid, tenant_id text,
+    aggregate_type text, aggregate_id text, sequence bigint, event_type text, schema_version integer,
+    data jsonb, metadata jsonb, recorded_at timestamptz
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
@@ -196,28 +204,37 @@ BEGIN
         END IF;
         PERFORM set_config('acci.all_tenants', 'on', true);
         RETURN QUERY
-            SELECT e.position, e.transaction_id::text, e.event_id, e.tenant_id, e.aggregate_type,
-                   e.aggregate_id, e.sequence, e.event_type, e.schema_version, e.data, e.metadata,
-                   e.recorded_at
-              FROM event_store.events e
-             WHERE (e.transaction_id, e.position) > (p_after_transaction, p_after_position)
-               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-               AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
-             ORDER BY e.transaction_id, e.position
-             LIMIT p_limit;
+            SELECT h.horizon::text, e.position, e.transaction_id::text, e.event_id, e.tenant_id,
+                   e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.schema_version,
+                   e.data, e.metadata, e.recorded_at
+              FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
+              LEFT JOIN LATERAL (
+                  SELECT * FROM event_store.events ev
+                   WHERE (ev.transaction_id, ev.position) > (p_after_transaction, p_after_position)
+                     AND ev.transaction_id < h.horizon
+                     AND (p_event_types IS NULL OR ev.event_type = ANY (p_event_types))
+                   ORDER BY ev.transaction_id, ev.position
+                   LIMIT p_limit
+              ) e ON true
+             ORDER BY e.transaction_id, e.position;
     ELSE
+        -- The same query on the tenant's index.
         PERFORM set_config('acci.tenant_id', p_tenant, true);
         RETURN QUERY
-            SELECT e.position, e.transaction_id::text, e.event_id, e.tenant_id, e.aggregate_type,
-                   e.aggregate_id, e.sequence, e.event_type, e.schema_version, e.data, e.metadata,
-                   e.recorded_at
-              FROM event_store.events e
-             WHERE e.tenant_id = p_tenant
-               AND (e.transaction_id, e.position) > (p_after_transaction, p_after_position)
-               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-               AND (p_event_types IS NULL OR e.event_type = ANY (p_event_types))
-             ORDER BY e.transaction_id, e.position
-             LIMIT p_limit;
+            SELECT h.horizon::text, e.position, e.transaction_id::text, e.event_id, e.tenant_id,
+                   e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.schema_version,
+                   e.data, e.metadata, e.recorded_at
+              FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
+              LEFT JOIN LATERAL (
+                  SELECT * FROM event_store.events ev
+                   WHERE ev.tenant_id = p_tenant
+                     AND (ev.transaction_id, ev.position) > (p_after_transaction, p_after_position)
+                     AND ev.transaction_id < h.horizon
+                     AND (p_event_types IS NULL OR ev.event_type = ANY (p_event_types))
+                   ORDER BY ev.transaction_id, ev.position
+                   LIMIT p_limit
+              ) e ON true
+             ORDER BY e.transaction_id, e.position;
     END IF;
 END;
 $$;

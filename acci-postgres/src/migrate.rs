@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "store functions",
         sql: include_str!("../migrations/0002_store_functions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "projections",
+        sql: include_str!("../migrations/0003_projections.sql"),
+    },
 ];
 
 /// Any 64-bit number serves as the advisory lock key, as long as it is always the same.

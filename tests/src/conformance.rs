@@ -127,7 +127,11 @@ async fn read_everything<S: EventStore + ?Sized>(
             "a batch holds at most its limit"
         );
         if page.events.is_empty() {
-            assert_eq!(page.next, after, "an empty batch resumes where it started");
+            assert!(
+                page.next >= after,
+                "an empty batch never resumes before where it started"
+            );
+            after = page.next;
             if all.len() >= expected {
                 assert_eq!(
                     all.len(),

@@ -193,8 +193,9 @@ impl ReadAll {
 pub struct LogBatch {
     /// The events, in log order.
     pub events: Vec<StoredEvent>,
-    /// Where to resume: the position of the last event returned, or the request's `after`
-    /// when none was.
+    /// Where to resume: the position of the last event returned. When none was, at least
+    /// the request's `after`; a store may move it further, past events the filter left
+    /// out, so a reader waiting for a position it cannot see still gets there.
     pub next: LogPosition,
 }
 

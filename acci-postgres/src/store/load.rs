@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row};
 
 use crate::error::{refused_or_store_error, store_error};
-use crate::rows::{corrupt, stored_event, to_i64, to_u64};
+use crate::rows::{corrupt, log_position, stored_event, to_i64, to_u64};
 
 /// Events of one stream from `first` to `last`, both included. Stream loads see every
 /// committed event at once: the global log's horizon does not apply here.
@@ -88,7 +88,10 @@ pub(crate) async fn load_aggregate(
 
 /// The next batch of the global log; see `event_store.read_log` for why it never skips
 /// an event that commits late.
-pub(crate) async fn read_log(pool: &PgPool, request: &ReadAll) -> Result<LogBatch, StoreError> {
+pub(crate) async fn read_log<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    request: &ReadAll,
+) -> Result<LogBatch, StoreError> {
     validate_read(request)?;
     let tenant = match &request.scope {
         TenantScope::Tenant(tenant) => Some(tenant.as_str()),
@@ -96,8 +99,8 @@ pub(crate) async fn read_log(pool: &PgPool, request: &ReadAll) -> Result<LogBatc
     };
     let limit = i32::try_from(request.limit).unwrap_or(i32::MAX);
     let rows = sqlx::query(
-        "SELECT global_position, transaction_id, event_id, tenant_id, aggregate_type, aggregate_id, sequence, \
-                event_type, schema_version, data, metadata, recorded_at \
+        "SELECT horizon, global_position, transaction_id, event_id, tenant_id, aggregate_type, aggregate_id, \
+                sequence, event_type, schema_version, data, metadata, recorded_at \
          FROM event_store.read_log($1, $2::text::xid8, $3, $4, $5)",
     )
     .bind(tenant)
@@ -105,14 +108,32 @@ pub(crate) async fn read_log(pool: &PgPool, request: &ReadAll) -> Result<LogBatc
     .bind(to_i64(request.after.position, "log position")?)
     .bind(limit)
     .bind(request.event_types.as_deref())
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await
     .map_err(|e| store_error(e, "reading the global log"))?;
-    let events = rows
-        .iter()
-        .map(|row| stored_event(row, None))
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = events.last().map_or(request.after, |e| e.position);
+    let mut events = Vec::with_capacity(rows.len());
+    let mut horizon = None;
+    for row in &rows {
+        horizon = Some(row.try_get::<String, _>("horizon").map_err(corrupt)?);
+        // A row without an event only carries the horizon: nothing was found.
+        if row
+            .try_get::<Option<uuid::Uuid>, _>("event_id")
+            .map_err(corrupt)?
+            .is_some()
+        {
+            events.push(stored_event(row, None)?);
+        }
+    }
+    let next = match events.last() {
+        Some(last) => last.position,
+        // Nothing after `after` below the horizon: every event that can still appear has
+        // a transaction id at or above it, so resuming there skips only what was filtered.
+        None => {
+            let horizon = horizon.ok_or_else(|| corrupt("the log read returned no horizon"))?;
+            let horizon = log_position(&horizon, 0)?;
+            request.after.max(horizon)
+        }
+    };
     Ok(LogBatch { events, next })
 }
 

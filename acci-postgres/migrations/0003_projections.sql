@@ -1,0 +1,43 @@
+-- Projection runners: their checkpoints, the events they parked, and the schema their
+-- read models live in.
+
+CREATE SCHEMA IF NOT EXISTS projections;
+CREATE SCHEMA IF NOT EXISTS read_models;
+
+CREATE TABLE projections.checkpoints (
+    name             text        PRIMARY KEY,
+    -- The read model's version; a different version in the code rebuilds it.
+    version          integer     NOT NULL,
+    -- Resume token: the log position of the last event applied (or passed over).
+    transaction_id   xid8        NOT NULL DEFAULT '0',
+    position         bigint      NOT NULL DEFAULT 0,
+    events_applied   bigint      NOT NULL DEFAULT 0,
+    events_parked    bigint      NOT NULL DEFAULT 0,
+    -- When the last applied event was recorded: lag in time.
+    last_event_at    timestamptz,
+    last_error       text,
+    updated_at       timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE TABLE projections.dead_letters (
+    projection       text        NOT NULL,
+    event_id         uuid        NOT NULL,
+    tenant_id        text        NOT NULL,
+    aggregate_type   text        NOT NULL,
+    aggregate_id     text        NOT NULL,
+    sequence         bigint      NOT NULL,
+    transaction_id   xid8        NOT NULL,
+    position         bigint      NOT NULL,
+    event_type       text        NOT NULL,
+    error            text        NOT NULL,
+    attempts         integer     NOT NULL,
+    parked_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (projection, event_id)
+);
+
+-- Runners read every tenant's events and own their read-model tables.
+GRANT USAGE, CREATE ON SCHEMA projections, read_models TO acci_all_tenants;
+GRANT SELECT, INSERT, UPDATE, DELETE ON projections.checkpoints, projections.dead_letters TO acci_all_tenants;
+-- Applications read the read models.
+GRANT USAGE ON SCHEMA read_models TO acci_app;
+ALTER DEFAULT PRIVILEGES IN SCHEMA read_models GRANT SELECT ON TABLES TO acci_app;
