@@ -20,10 +20,12 @@
 
 mod error;
 mod migrate;
+pub mod projection;
 mod rows;
 mod store;
 
 pub use migrate::{MIGRATIONS, Migration};
+pub use projection::{FailurePolicy, ProjectionRunner, RunnerOptions};
 pub use store::{HorizonHolder, PgEventStore};
 
 /// The URL tests and examples use when `DATABASE_URL` is not set.

@@ -94,14 +94,24 @@ impl TestDatabase {
     /// Terminates every connection to this database but the caller's: a server restart,
     /// as the pools see it.
     pub async fn terminate_connections(&self) -> u64 {
+        self.terminate(None).await
+    }
+
+    /// Terminates the connections of one login role only.
+    pub async fn terminate_connections_of(&self, login: &str) -> u64 {
+        self.terminate(Some(login)).await
+    }
+
+    async fn terminate(&self, login: Option<&str>) -> u64 {
         let mut conn = PgConnection::connect_with(&self.admin)
             .await
             .expect("admin connection");
         let terminated: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = $1 AND pid <> pg_backend_pid()) t",
+             WHERE datname = $1 AND pid <> pg_backend_pid() AND ($2::text IS NULL OR usename = $2)) t",
         )
         .bind(&self.name)
+        .bind(login)
         .fetch_one(&mut conn)
         .await
         .expect("terminate backends");

@@ -3,6 +3,8 @@
 mod append;
 mod load;
 
+pub(crate) use load::read_log;
+
 use acci_core::{
     AggregateLoad, AppendOutcome, CommandId, CommandRecord, EventStore, ExpectedVersion, LogBatch,
     NewEvent, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantId,

@@ -1,0 +1,307 @@
+//! One batch of a projection, applied exactly once: the rows it changes and the checkpoint
+//! commit in one transaction, or nothing does.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use acci_core::projection::TableSpec;
+use acci_core::{EventId, LogPosition, Projection, ReadAll, StoreError, StoredEvent, TenantScope};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, Row};
+
+use super::keys::key_object;
+use crate::error::store_error;
+use crate::rows::{corrupt, log_position, to_i64};
+
+/// What a committed batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchOutcome {
+    /// Events applied to the read model.
+    pub(crate) applied: u64,
+    /// Events parked in the dead-letter table instead.
+    pub(crate) parked: u64,
+    /// Whether the log had nothing more: the runner may wait for a notification.
+    pub(crate) caught_up: bool,
+}
+
+/// Why a batch did not commit.
+#[derive(Debug)]
+pub(crate) enum BatchError {
+    /// The database failed; the batch can run again.
+    Storage(StoreError),
+    /// One event failed to project (decode, key, or a panic in `project`); nothing of the
+    /// batch was kept.
+    Event {
+        /// The event that failed.
+        event_id: EventId,
+        /// Why.
+        error: String,
+    },
+}
+
+impl From<StoreError> for BatchError {
+    fn from(error: StoreError) -> Self {
+        BatchError::Storage(error)
+    }
+}
+
+/// Runs one batch of `P`. Events in `to_park` are written to the dead-letter table with
+/// their error instead of being applied.
+pub(crate) async fn run_batch<P: Projection>(
+    conn: &mut PgConnection,
+    batch_size: usize,
+    to_park: &HashMap<EventId, (String, u32)>,
+) -> Result<BatchOutcome, BatchError> {
+    let doing = |what: &str| format!("projection `{}`: {what}", P::NAME);
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(|e| store_error(e, &doing("beginning a batch")))?;
+    sqlx::query(&format!(
+        "SET LOCAL search_path = {}",
+        super::READ_MODEL_SCHEMA
+    ))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| store_error(e, &doing("choosing the read-model schema")))?;
+
+    let row = sqlx::query("SELECT transaction_id::text AS transaction_id, position FROM projections.checkpoints WHERE name = $1")
+        .bind(P::NAME)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| store_error(e, &doing("reading the checkpoint")))?
+        .ok_or_else(|| corrupt(format!("projection `{}` has no checkpoint; prepare it first", P::NAME)))?;
+    let after = log_position(
+        &row.try_get::<String, _>("transaction_id")
+            .map_err(corrupt)?,
+        row.try_get("position").map_err(corrupt)?,
+    )?;
+
+    let request = ReadAll::new(TenantScope::AllTenants)
+        .after(after)
+        .limit(batch_size)
+        .event_types(P::EVENT_TYPES.iter().copied());
+    let batch = crate::store::read_log(&mut *tx, &request).await?;
+    let caught_up = batch.events.len() < batch_size;
+    if batch.events.is_empty() {
+        if batch.next > after {
+            // Nothing to apply, but the horizon moved past filtered events: keep up, so a
+            // caller waiting for a position of another event type gets there.
+            save_checkpoint::<P>(&mut tx, after, batch.next, 0, 0, None).await?;
+            tx.commit()
+                .await
+                .map_err(|e| store_error(e, &doing("committing the checkpoint")))?;
+        }
+        return Ok(BatchOutcome {
+            applied: 0,
+            parked: 0,
+            caught_up: true,
+        });
+    }
+
+    // Decode every event and find its row key; park what is to be parked.
+    let mut work = Vec::with_capacity(batch.events.len());
+    let mut parked = 0;
+    let last_event_at = batch.events.last().map(|e| e.recorded_at);
+    for stored in batch.events {
+        if let Some((error, attempts)) = to_park.get(&stored.event_id) {
+            park::<P>(&mut tx, &stored, error, *attempts).await?;
+            parked += 1;
+            continue;
+        }
+        let event_id = stored.event_id;
+        let event = P::decode(stored).map_err(|e| BatchError::Event {
+            event_id,
+            error: e.to_string(),
+        })?;
+        let key = P::event_key(&event).map_err(|e| BatchError::Event {
+            event_id,
+            error: e.to_string(),
+        })?;
+        work.push((event_id, key, event));
+    }
+
+    // Load every touched row in one query, apply the events in log order, write the rows
+    // back in one statement and delete the emptied ones in another.
+    let mut rows: BTreeMap<P::Key, (bool, Option<P>)> = BTreeMap::new();
+    for (_, key, _) in &work {
+        rows.entry(key.clone()).or_insert((false, None));
+    }
+    load_rows::<P>(&mut tx, &mut rows).await?;
+    for (event_id, key, event) in &work {
+        let (_, row) = rows.get_mut(key).expect("every key was entered above");
+        // `project` is user code: a panic fails this event, not the runner.
+        catch_unwind(AssertUnwindSafe(|| P::project_event(row, event))).map_err(|panic| {
+            BatchError::Event {
+                event_id: *event_id,
+                error: format!("`project` panicked: {}", panic_message(&panic)),
+            }
+        })?;
+    }
+    write_rows::<P>(&mut tx, rows).await?;
+    save_checkpoint::<P>(
+        &mut tx,
+        after,
+        batch.next,
+        work.len() as u64,
+        parked,
+        last_event_at,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| store_error(e, &doing("committing a batch")))?;
+    Ok(BatchOutcome {
+        applied: work.len() as u64,
+        parked,
+        caught_up,
+    })
+}
+
+async fn load_rows<P: Projection>(
+    conn: &mut PgConnection,
+    rows: &mut BTreeMap<P::Key, (bool, Option<P>)>,
+) -> Result<(), BatchError> {
+    let keys = rows
+        .keys()
+        .map(key_object::<P>)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
+    let found: Vec<Value> = sqlx::query_scalar(P::TABLE.select_by_keys)
+        .bind(Value::Array(keys))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| store_error(e, &format!("projection `{}`: loading rows", P::NAME)))?;
+    for json in found {
+        let row: P = serde_json::from_value(json).map_err(|e| {
+            corrupt(format!(
+                "a row of `{}` does not match its struct: {e}",
+                P::TABLE.table
+            ))
+        })?;
+        rows.insert(row.row_key(), (true, Some(row)));
+    }
+    Ok(())
+}
+
+async fn write_rows<P: Projection>(
+    conn: &mut PgConnection,
+    rows: BTreeMap<P::Key, (bool, Option<P>)>,
+) -> Result<(), BatchError> {
+    let table: &TableSpec = P::TABLE;
+    let mut upserts = Vec::new();
+    let mut deletes = Vec::new();
+    for (key, (existed, row)) in rows {
+        match row {
+            Some(row) => upserts.push(
+                serde_json::to_value(&row)
+                    .map_err(|e| corrupt(format!("a row of `{}`: {e}", table.table)))?,
+            ),
+            None if existed => deletes.push(key_object::<P>(&key).map_err(corrupt)?),
+            None => {}
+        }
+    }
+    if !upserts.is_empty() {
+        sqlx::query(table.upsert)
+            .bind(Value::Array(upserts))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| store_error(e, &format!("projection `{}`: writing rows", P::NAME)))?;
+    }
+    if !deletes.is_empty() {
+        sqlx::query(table.delete_by_keys)
+            .bind(Value::Array(deletes))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| store_error(e, &format!("projection `{}`: deleting rows", P::NAME)))?;
+    }
+    Ok(())
+}
+
+/// Moves the checkpoint from `from` to `to`, only if it is still at `from`: a second
+/// runner that got here first makes this batch roll back instead of counting twice.
+async fn save_checkpoint<P: Projection>(
+    conn: &mut PgConnection,
+    from: LogPosition,
+    to: LogPosition,
+    applied: u64,
+    parked: u64,
+    last_event_at: Option<DateTime<Utc>>,
+) -> Result<(), BatchError> {
+    let moved = sqlx::query(
+        "UPDATE projections.checkpoints \
+         SET transaction_id = $2::text::xid8, position = $3, events_applied = events_applied + $4, \
+             events_parked = events_parked + $5, last_event_at = coalesce($6, last_event_at), \
+             last_error = NULL, updated_at = clock_timestamp() \
+         WHERE name = $1 AND transaction_id = $7::text::xid8 AND position = $8",
+    )
+    .bind(P::NAME)
+    .bind(to.commit.to_string())
+    .bind(to_i64(to.position, "log position")?)
+    .bind(to_i64(applied, "events applied")?)
+    .bind(to_i64(parked, "events parked")?)
+    .bind(last_event_at)
+    .bind(from.commit.to_string())
+    .bind(to_i64(from.position, "log position")?)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        store_error(
+            e,
+            &format!("projection `{}`: saving the checkpoint", P::NAME),
+        )
+    })?;
+    if moved.rows_affected() != 1 {
+        return Err(BatchError::Storage(StoreError::Backend {
+            message: format!(
+                "projection `{}`: another runner moved the checkpoint; this batch is dropped",
+                P::NAME
+            ),
+            retryable: true,
+            source: None,
+        }));
+    }
+    Ok(())
+}
+
+async fn park<P: Projection>(
+    conn: &mut PgConnection,
+    event: &StoredEvent,
+    error: &str,
+    attempts: u32,
+) -> Result<(), BatchError> {
+    tracing::warn!(projection = P::NAME, event_id = %event.event_id, event_type = %event.event_type, error,
+        "parking an event that does not project");
+    sqlx::query(
+        "INSERT INTO projections.dead_letters \
+             (projection, event_id, tenant_id, aggregate_type, aggregate_id, sequence, transaction_id, position, \
+              event_type, error, attempts) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7::text::xid8, $8, $9, $10, $11) \
+         ON CONFLICT (projection, event_id) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts, \
+             parked_at = clock_timestamp()",
+    )
+    .bind(P::NAME)
+    .bind(event.event_id.as_uuid())
+    .bind(event.stream.tenant.as_str())
+    .bind(&*event.stream.aggregate_type)
+    .bind(event.stream.aggregate_id.as_str())
+    .bind(to_i64(event.sequence, "sequence")?)
+    .bind(event.position.commit.to_string())
+    .bind(to_i64(event.position.position, "log position")?)
+    .bind(&event.event_type)
+    .bind(error)
+    .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| store_error(e, &format!("projection `{}`: parking an event", P::NAME)))?;
+    Ok(())
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic".to_owned())
+}

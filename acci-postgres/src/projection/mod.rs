@@ -1,0 +1,16 @@
+//! The projection runner on PostgreSQL: read models kept current from the event log, each
+//! event counted exactly once, across restarts and processes.
+
+mod batch;
+mod keys;
+mod runner;
+
+pub use runner::{
+    DeadLetter, FailurePolicy, ProjectionRunner, ProjectionState, RunnerOptions, RunnerStatus,
+};
+
+/// The schema read-model tables live in.
+pub const READ_MODEL_SCHEMA: &str = "read_models";
+
+/// The channel appends notify on commit.
+pub const EVENTS_CHANNEL: &str = "acci_events";

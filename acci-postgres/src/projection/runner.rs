@@ -1,0 +1,464 @@
+//! [`ProjectionRunner`]: catch-up, then live; one active runner per projection.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use acci_core::{EventId, LogPosition, Projection, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgListener;
+use sqlx::{Executor, PgConnection, PgPool, Row};
+
+use super::batch::{BatchError, run_batch};
+use super::keys::check_table;
+use crate::error::store_error;
+use crate::rows::{corrupt, log_position, to_u64};
+
+/// What happens to an event that fails to project (does not decode, has no key, or makes
+/// `project` panic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Try the batch again up to `attempts` times in all, waiting `backoff` between tries;
+    /// then park the event in the dead-letter table and go on. The default: 3 attempts,
+    /// 200 ms apart.
+    RetryThenPark {
+        /// Tries in all before parking, at least 1.
+        attempts: u32,
+        /// The wait between tries.
+        backoff: Duration,
+    },
+    /// Park the event at once and go on.
+    Park,
+    /// Stop the runner with the error; the event stays unprocessed.
+    Stop,
+}
+
+impl Default for FailurePolicy {
+    fn default() -> Self {
+        FailurePolicy::RetryThenPark {
+            attempts: 3,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// How a [`ProjectionRunner`] works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunnerOptions {
+    /// Events per batch (and per transaction).
+    pub batch_size: usize,
+    /// How often a live runner looks for events when no notification came.
+    pub poll_interval: Duration,
+    /// How often a standby runner tries to become the active one.
+    pub standby_interval: Duration,
+    /// What to do with an event that fails to project.
+    pub failure: FailurePolicy,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_millis(500),
+            standby_interval: Duration::from_millis(500),
+            failure: FailurePolicy::default(),
+        }
+    }
+}
+
+/// Whether the runner is working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectionState {
+    /// Caught up, or catching up, with no error since the last batch.
+    Running,
+    /// The last batch failed; see `last_error`.
+    Failing,
+}
+
+/// Where a projection stands, read from its checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunnerStatus {
+    /// The projection.
+    pub name: &'static str,
+    /// Its version in the database.
+    pub version: u32,
+    /// The last log position applied or passed.
+    pub position: LogPosition,
+    /// Events applied, ever.
+    pub events_applied: u64,
+    /// Events parked, ever.
+    pub events_parked: u64,
+    /// Events of its types in the log after its position (visible ones).
+    pub lag_events: u64,
+    /// How old the last applied event was when the status was read.
+    pub lag: Option<chrono::Duration>,
+    /// Running or failing.
+    pub state: ProjectionState,
+    /// The last error, until a batch succeeds again.
+    pub last_error: Option<String>,
+}
+
+/// An event a projection parked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The event.
+    pub event_id: EventId,
+    /// Its stored type.
+    pub event_type: String,
+    /// Its log position.
+    pub position: LogPosition,
+    /// Why it did not project.
+    pub error: String,
+    /// How many times it was tried.
+    pub attempts: u32,
+    /// When it was parked.
+    pub parked_at: DateTime<Utc>,
+}
+
+/// Keeps the read model of `P` current from the event log.
+///
+/// Each batch reads the next events of `P`'s types after its checkpoint, loads every row
+/// they touch in one query, applies them in log order, writes the rows back in one
+/// statement and moves the checkpoint, all in one transaction: a crash at any point
+/// neither loses nor repeats an event. The checkpoint only moves from where the batch
+/// found it, so even two runners at once cannot count an event twice; normally only one
+/// is active, holding a PostgreSQL advisory lock, while others wait to take over.
+///
+/// Connect it as a role in `acci_all_tenants` (it reads every tenant) that may create
+/// tables in the `read_models` schema.
+#[derive(Debug, Clone)]
+pub struct ProjectionRunner<P: Projection> {
+    pool: PgPool,
+    options: RunnerOptions,
+    projection: PhantomData<fn() -> P>,
+}
+
+impl<P: Projection> ProjectionRunner<P> {
+    /// A runner for `P` with the default options.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            options: RunnerOptions::default(),
+            projection: PhantomData,
+        }
+    }
+
+    /// Uses `options`.
+    pub fn with_options(mut self, options: RunnerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Creates the read-model table and its indexes if missing, and the checkpoint.
+    /// Idempotent; safe when several runners start at once.
+    pub async fn prepare(&self) -> Result<(), StoreError> {
+        check_table(P::TABLE).map_err(corrupt)?;
+        let doing = format!("preparing projection `{}`", P::NAME);
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| store_error(e, &doing))?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("acci.prepare.{}", P::NAME))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| store_error(e, &doing))?;
+        tx.execute(format!("SET LOCAL search_path = {}", super::READ_MODEL_SCHEMA).as_str())
+            .await
+            .map_err(|e| store_error(e, &doing))?;
+        tx.execute(P::TABLE.create_table)
+            .await
+            .map_err(|e| store_error(e, &doing))?;
+        for index in P::TABLE.create_indexes {
+            tx.execute(*index)
+                .await
+                .map_err(|e| store_error(e, &doing))?;
+        }
+        sqlx::query("INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(P::NAME)
+            .bind(i32::try_from(P::VERSION).unwrap_or(i32::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| store_error(e, &doing))?;
+        tx.commit().await.map_err(|e| store_error(e, &doing))
+    }
+
+    /// Applies every event available now, batch after batch, on one connection; returns
+    /// how many it applied. Does not take the advisory lock: the checkpoint keeps even
+    /// concurrent callers exact, but [`run`](Self::run) is what a service should use.
+    pub async fn catch_up(&self) -> Result<u64, StoreError> {
+        self.prepare().await?;
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store_error(e, "acquiring a connection"))?;
+        let mut failures = HashMap::new();
+        self.drain(&mut conn, &mut failures).await
+    }
+
+    /// Runs until `shutdown` completes: waits to become the active runner (advisory
+    /// lock), catches up, then applies new events as notifications arrive, polling when
+    /// none does. A lost connection sends it back to waiting for the lock; it returns an
+    /// error only under [`FailurePolicy::Stop`].
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), StoreError> {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                result = self.run_while_active() => match result {
+                    Err(error) if matches!(self.options.failure, FailurePolicy::Stop) && !error.is_retryable() => {
+                        return Err(error);
+                    }
+                    Err(error) => {
+                        tracing::warn!(projection = P::NAME, %error, "projection runner lost its footing; retrying");
+                        self.note_error(&error).await;
+                        tokio::time::sleep(self.options.standby_interval).await;
+                    }
+                    Ok(()) => {}
+                },
+            }
+        }
+    }
+
+    /// One turn of [`run`](Self::run): wait for the lock, then work until something fails.
+    async fn run_while_active(&self) -> Result<(), StoreError> {
+        // The lock belongs to this connection's session. The connection is taken out of
+        // the pool, so that when this runner stops (or its task is aborted) the
+        // connection closes and PostgreSQL releases the lock for a standby, instead of
+        // the lock going back into the pool with it.
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store_error(e, "acquiring a connection"))?
+            .detach();
+        loop {
+            let locked: bool =
+                sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                    .bind(lock_name::<P>())
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(|e| store_error(e, "taking the projection lock"))?;
+            if locked {
+                break;
+            }
+            tokio::time::sleep(self.options.standby_interval).await;
+        }
+        tracing::info!(projection = P::NAME, "active projection runner");
+        let result = self.work(&mut conn).await;
+        // Give the lock back if the connection still lives; a dead one released it.
+        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(lock_name::<P>())
+            .execute(&mut conn)
+            .await;
+        result
+    }
+
+    async fn work(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
+        self.prepare().await?;
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .map_err(|e| store_error(e, "listening"))?;
+        listener
+            .listen(super::EVENTS_CHANNEL)
+            .await
+            .map_err(|e| store_error(e, "listening"))?;
+        let mut failures = HashMap::new();
+        loop {
+            self.drain(conn, &mut failures).await?;
+            // A notification or the poll interval, whichever comes first: notifications
+            // can be lost (a dropped listener connection), polling cannot.
+            tokio::select! {
+                received = listener.try_recv() => {
+                    received.map_err(|e| store_error(e, "waiting for notifications"))?;
+                }
+                () = tokio::time::sleep(self.options.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Runs batches until the log has nothing more; handles failing events by the policy.
+    async fn drain(
+        &self,
+        conn: &mut PgConnection,
+        failures: &mut HashMap<EventId, (String, u32)>,
+    ) -> Result<u64, StoreError> {
+        let mut applied = 0;
+        loop {
+            let to_park: HashMap<EventId, (String, u32)> = failures
+                .iter()
+                .filter(|(_, (_, n))| self.should_park(*n))
+                .map(|(k, v)| (*k, v.clone()))
+                .collect();
+            match run_batch::<P>(conn, self.options.batch_size, &to_park).await {
+                Ok(outcome) => {
+                    for id in to_park.keys() {
+                        failures.remove(id);
+                    }
+                    applied += outcome.applied;
+                    if outcome.caught_up {
+                        return Ok(applied);
+                    }
+                }
+                Err(BatchError::Storage(error)) => return Err(error),
+                Err(BatchError::Event { event_id, error }) => {
+                    let entry = failures
+                        .entry(event_id)
+                        .or_insert_with(|| (error.clone(), 0));
+                    entry.0 = error.clone();
+                    entry.1 += 1;
+                    tracing::warn!(projection = P::NAME, %event_id, attempt = entry.1, error, "an event failed to project");
+                    match self.options.failure {
+                        FailurePolicy::Stop => {
+                            return Err(StoreError::Backend {
+                                message: format!(
+                                    "projection `{}` stopped at event {event_id}: {error}",
+                                    P::NAME
+                                ),
+                                retryable: false,
+                                source: None,
+                            });
+                        }
+                        FailurePolicy::RetryThenPark { backoff, .. }
+                            if !self.should_park(entry.1) =>
+                        {
+                            tokio::time::sleep(backoff).await;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn should_park(&self, failures: u32) -> bool {
+        match self.options.failure {
+            FailurePolicy::RetryThenPark { attempts, .. } => failures >= attempts.max(1),
+            FailurePolicy::Park => failures >= 1,
+            FailurePolicy::Stop => false,
+        }
+    }
+
+    async fn note_error(&self, error: &StoreError) {
+        let _ = sqlx::query("UPDATE projections.checkpoints SET last_error = $2, updated_at = clock_timestamp() WHERE name = $1")
+            .bind(P::NAME)
+            .bind(error.to_string())
+            .execute(&self.pool)
+            .await;
+    }
+
+    /// Where the projection stands: position, lag in events and in time, state, last error.
+    pub async fn status(&self) -> Result<RunnerStatus, StoreError> {
+        let doing = format!("reading the status of `{}`", P::NAME);
+        let row = sqlx::query(
+            "SELECT c.version, c.transaction_id::text AS transaction_id, c.position, c.events_applied, \
+                    c.events_parked, c.last_event_at, c.last_error, \
+                    (SELECT count(*) FROM event_store.read_log(NULL, c.transaction_id, c.position, 10000, $2) \
+                      WHERE event_id IS NOT NULL) AS lag_events \
+             FROM projections.checkpoints c WHERE c.name = $1",
+        )
+        .bind(P::NAME)
+        .bind(P::EVENT_TYPES)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| store_error(e, &doing))?
+        .ok_or_else(|| corrupt(format!("projection `{}` has no checkpoint; prepare it first", P::NAME)))?;
+        let last_error: Option<String> = row.try_get("last_error").map_err(corrupt)?;
+        let last_event_at: Option<DateTime<Utc>> = row.try_get("last_event_at").map_err(corrupt)?;
+        Ok(RunnerStatus {
+            name: P::NAME,
+            version: u32::try_from(row.try_get::<i32, _>("version").map_err(corrupt)?).unwrap_or(0),
+            position: log_position(
+                &row.try_get::<String, _>("transaction_id")
+                    .map_err(corrupt)?,
+                row.try_get("position").map_err(corrupt)?,
+            )?,
+            events_applied: to_u64(
+                row.try_get("events_applied").map_err(corrupt)?,
+                "events applied",
+            )?,
+            events_parked: to_u64(
+                row.try_get("events_parked").map_err(corrupt)?,
+                "events parked",
+            )?,
+            lag_events: to_u64(row.try_get("lag_events").map_err(corrupt)?, "lag")?,
+            lag: last_event_at.map(|at| Utc::now() - at),
+            state: if last_error.is_some() {
+                ProjectionState::Failing
+            } else {
+                ProjectionState::Running
+            },
+            last_error,
+        })
+    }
+
+    /// Waits until the projection has passed `position` (the `last_position` of an
+    /// append), so a caller can answer from the read model right after its command.
+    /// Returns `false` if `timeout` ran out first.
+    pub async fn wait_for(
+        &self,
+        position: LogPosition,
+        timeout: Duration,
+    ) -> Result<bool, StoreError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let row = sqlx::query("SELECT transaction_id::text AS transaction_id, position FROM projections.checkpoints WHERE name = $1")
+                .bind(P::NAME)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| store_error(e, "reading a checkpoint"))?;
+            if let Some(row) = row {
+                let reached = log_position(
+                    &row.try_get::<String, _>("transaction_id")
+                        .map_err(corrupt)?,
+                    row.try_get("position").map_err(corrupt)?,
+                )?;
+                if reached >= position {
+                    return Ok(true);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The events this projection parked, oldest first.
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT event_id, event_type, transaction_id::text AS transaction_id, position, error, attempts, parked_at \
+             FROM projections.dead_letters WHERE projection = $1 ORDER BY transaction_id, position",
+        )
+        .bind(P::NAME)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| store_error(e, "listing dead letters"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadLetter {
+                    event_id: EventId::from(
+                        row.try_get::<uuid::Uuid, _>("event_id").map_err(corrupt)?,
+                    ),
+                    event_type: row.try_get("event_type").map_err(corrupt)?,
+                    position: log_position(
+                        &row.try_get::<String, _>("transaction_id")
+                            .map_err(corrupt)?,
+                        row.try_get("position").map_err(corrupt)?,
+                    )?,
+                    error: row.try_get("error").map_err(corrupt)?,
+                    attempts: u32::try_from(row.try_get::<i32, _>("attempts").map_err(corrupt)?)
+                        .unwrap_or(0),
+                    parked_at: row.try_get("parked_at").map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn lock_name<P: Projection>() -> String {
+    format!("acci.projection.{}", P::NAME)
+}

@@ -1,0 +1,409 @@
+//! The PostgreSQL projection runner: exactly once under concurrent writers and crashes,
+//! one active runner with takeover, poison events parked, read-your-writes.
+
+// The domain types below exist for the tests; documenting each would add only noise.
+#![allow(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use acci_core::projection::{ColumnSpec, TableSpec};
+use acci_core::{
+    AggregateId, AppendOutcome, DecodeError, EventStore, ExpectedVersion, LogPosition, Metadata,
+    NewEvent, Projection, ProjectionError, Recorded, StoredEvent, StreamId, TenantId, event,
+};
+use acci_postgres::{FailurePolicy, PgEventStore, ProjectionRunner, RunnerOptions};
+use acci_tests::pg::{APP_LOGIN, READER_LOGIN, TestDatabase};
+use serde::{Deserialize, Serialize};
+
+#[event]
+pub struct Deposited {
+    pub amount: i64,
+}
+
+/// Another event type the projection does not read.
+#[event]
+pub struct Renamed {
+    pub name: String,
+}
+
+/// One row per account: its tenant, total and number of deposits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Balance {
+    pub account: String,
+    pub tenant: String,
+    pub total: i64,
+    pub deposits: i64,
+}
+
+const POISON: i64 = 666;
+
+static TABLE: TableSpec = TableSpec {
+    table: "balances",
+    columns: &[
+        ColumnSpec {
+            field: "account",
+            column: "account",
+            sql_type: "text",
+            nullable: false,
+            key: true,
+            index: false,
+        },
+        ColumnSpec {
+            field: "tenant",
+            column: "tenant",
+            sql_type: "text",
+            nullable: false,
+            key: false,
+            index: true,
+        },
+        ColumnSpec {
+            field: "total",
+            column: "total",
+            sql_type: "bigint",
+            nullable: false,
+            key: false,
+            index: false,
+        },
+        ColumnSpec {
+            field: "deposits",
+            column: "deposits",
+            sql_type: "bigint",
+            nullable: false,
+            key: false,
+            index: false,
+        },
+    ],
+    create_table: r#"CREATE TABLE IF NOT EXISTS "balances" ("account" text NOT NULL, "tenant" text NOT NULL, "total" bigint NOT NULL, "deposits" bigint NOT NULL, PRIMARY KEY ("account"))"#,
+    create_indexes: &[
+        r#"CREATE INDEX IF NOT EXISTS "balances_tenant_idx" ON "balances" ("tenant")"#,
+    ],
+    select_by_keys: r#"SELECT to_jsonb(r) FROM "balances" r WHERE ("account") IN (SELECT "account" FROM jsonb_to_recordset($1::jsonb) AS k("account" text))"#,
+    upsert: r#"INSERT INTO "balances" ("account", "tenant", "total", "deposits") SELECT "account", "tenant", "total", "deposits" FROM jsonb_populate_recordset(NULL::"balances", $1::jsonb) ON CONFLICT ("account") DO UPDATE SET "tenant" = EXCLUDED."tenant", "total" = EXCLUDED."total", "deposits" = EXCLUDED."deposits""#,
+    delete_by_keys: r#"DELETE FROM "balances" WHERE ("account") IN (SELECT "account" FROM jsonb_to_recordset($1::jsonb) AS k("account" text))"#,
+    select_page: r#"SELECT to_jsonb(r) FROM "balances" r WHERE $2::jsonb IS NULL OR ("account") > (SELECT "account" FROM jsonb_to_record($2::jsonb) AS k("account" text)) ORDER BY "account" LIMIT $1"#,
+    finders: &[],
+};
+
+impl Projection for Balance {
+    const NAME: &'static str = "balances";
+    const VERSION: u32 = 1;
+    const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+    const TABLE: &'static TableSpec = &TABLE;
+    type Key = String;
+    type Event = Recorded<Deposited>;
+
+    fn row_key(&self) -> String {
+        self.account.clone()
+    }
+
+    fn decode(event: StoredEvent) -> Result<Self::Event, DecodeError> {
+        acci_core::__private::decode_recorded::<Deposited>(event)
+    }
+
+    fn event_key(event: &Self::Event) -> Result<String, ProjectionError> {
+        Ok(event.stream.aggregate_id.to_string())
+    }
+
+    fn project_event(row: &mut Option<Self>, event: &Self::Event) {
+        assert!(event.data.amount != POISON, "a poisoned deposit");
+        let row = row.get_or_insert_with(|| Balance {
+            account: event.stream.aggregate_id.to_string(),
+            tenant: event.stream.tenant.to_string(),
+            total: 0,
+            deposits: 0,
+        });
+        row.total += event.data.amount;
+        row.deposits += 1;
+    }
+
+    fn key_from_aggregate_id(id: &AggregateId) -> Result<String, String> {
+        Ok(id.to_string())
+    }
+}
+
+fn stream(tenant: &str, account: &str) -> StreamId {
+    StreamId::new(
+        TenantId::new(tenant).unwrap(),
+        "Account",
+        AggregateId::new(account).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn deposit(store: &PgEventStore, tenant: &str, account: &str, amount: i64) -> LogPosition {
+    let event = NewEvent::from_event(&Deposited { amount }, Metadata::new()).unwrap();
+    match store
+        .append(
+            &stream(tenant, account),
+            ExpectedVersion::Any,
+            vec![event],
+            None,
+        )
+        .await
+        .unwrap()
+    {
+        AppendOutcome::Appended(appended) => appended.last_position,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn rows(db: &TestDatabase) -> BTreeMap<String, Balance> {
+    let pool = db.pool_as(None, 1).await;
+    let rows: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT to_jsonb(b) FROM read_models.balances b")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|r| serde_json::from_value::<Balance>(r).unwrap())
+        .map(|b| (b.account.clone(), b))
+        .collect()
+}
+
+fn expected(deposits: &[(String, String, i64)]) -> BTreeMap<String, Balance> {
+    let mut fold = BTreeMap::new();
+    for (tenant, account, amount) in deposits {
+        let row = fold.entry(account.clone()).or_insert_with(|| Balance {
+            account: account.clone(),
+            tenant: tenant.clone(),
+            total: 0,
+            deposits: 0,
+        });
+        row.total += amount;
+        row.deposits += 1;
+    }
+    fold
+}
+
+fn options() -> RunnerOptions {
+    RunnerOptions {
+        batch_size: 7,
+        poll_interval: Duration::from_millis(50),
+        standby_interval: Duration::from_millis(50),
+        failure: FailurePolicy::RetryThenPark {
+            attempts: 2,
+            backoff: Duration::from_millis(10),
+        },
+    }
+}
+
+async fn runner(db: &TestDatabase) -> ProjectionRunner<Balance> {
+    ProjectionRunner::<Balance>::new(db.pool_as(Some(READER_LOGIN), 4).await)
+        .with_options(options())
+}
+
+/// Writers append while the runner runs, and the runner is killed again and again (its
+/// task aborted mid-batch, its connections terminated): afterwards the read model equals
+/// a fold over all events, and each event was counted exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_neither_lose_nor_repeat_events_under_concurrent_writers() {
+    let db = TestDatabase::create().await;
+    // Writers connect as another role, so terminating the runner's connections spares them.
+    let store = Arc::new(PgEventStore::from_pool(
+        db.pool_as(Some(APP_LOGIN), 4).await,
+    ));
+    let runner = runner(&db).await;
+    runner.prepare().await.unwrap();
+
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut written = Vec::new();
+                for n in 0..60 {
+                    // Each account belongs to one tenant.
+                    let index = (w * 7 + n) % 10;
+                    let (tenant, account) = (format!("t{}", index % 2), format!("acc-{index}"));
+                    let amount = (w * 100 + n) as i64;
+                    deposit(&store, &tenant, &account, amount).await;
+                    written.push((tenant, account, amount));
+                }
+                written
+            })
+        })
+        .collect();
+
+    // Kill the runner a few times while the writers work.
+    for round in 0..5 {
+        let worker = runner.clone();
+        let task = tokio::spawn(async move { worker.run(std::future::pending()).await });
+        tokio::time::sleep(Duration::from_millis(40 + round * 15)).await;
+        task.abort();
+        let _ = task.await;
+        if round % 2 == 1 {
+            db.terminate_connections_of(READER_LOGIN).await;
+        }
+    }
+    let mut all = Vec::new();
+    for writer in writers {
+        all.extend(writer.await.unwrap());
+    }
+
+    let last = deposit(&store, "t0", "acc-final", 1).await;
+    all.push(("t0".into(), "acc-final".into(), 1));
+    let worker = runner.clone();
+    let task = tokio::spawn(async move { worker.run(std::future::pending()).await });
+    assert!(
+        runner
+            .wait_for(last, Duration::from_secs(60))
+            .await
+            .unwrap(),
+        "the runner caught up"
+    );
+    task.abort();
+
+    assert_eq!(rows(&db).await, expected(&all));
+    let status = runner.status().await.unwrap();
+    assert_eq!(
+        status.events_applied,
+        all.len() as u64,
+        "every event counted exactly once"
+    );
+    assert_eq!(status.lag_events, 0);
+}
+
+/// Two runners for one projection: one is active, the other waits; when the active one
+/// dies, the other takes over and goes on from the checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_runner_is_active_and_a_standby_takes_over() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    let first = runner(&db).await;
+    let second = runner(&db).await;
+    first.prepare().await.unwrap();
+
+    let a = {
+        let r = first.clone();
+        tokio::spawn(async move { r.run(std::future::pending()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let b = {
+        let r = second.clone();
+        tokio::spawn(async move { r.run(std::future::pending()).await })
+    };
+    let position = deposit(&store, "t1", "acc", 5).await;
+    assert!(
+        first
+            .wait_for(position, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+
+    let admin = db.pool_as(None, 1).await;
+    let holders: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!(holders, 1, "exactly one runner holds the projection lock");
+
+    a.abort();
+    let _ = a.await;
+    let position = deposit(&store, "t1", "acc", 7).await;
+    assert!(
+        second
+            .wait_for(position, Duration::from_secs(30))
+            .await
+            .unwrap(),
+        "the standby took over"
+    );
+    b.abort();
+    assert_eq!(rows(&db).await["acc"].total, 12);
+    assert_eq!(second.status().await.unwrap().events_applied, 2);
+}
+
+/// An event whose projection panics is retried, then parked, and the events after it
+/// still project; the dead letter names it and its error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_is_parked_while_later_events_project() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    let runner = runner(&db).await;
+    deposit(&store, "t1", "acc", 10).await;
+    deposit(&store, "t1", "acc", POISON).await;
+    let last = deposit(&store, "t1", "acc", 5).await;
+
+    let task = {
+        let r = runner.clone();
+        tokio::spawn(async move { r.run(std::future::pending()).await })
+    };
+    assert!(
+        runner
+            .wait_for(last, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    task.abort();
+
+    assert_eq!(rows(&db).await["acc"].total, 15);
+    let parked = runner.dead_letters().await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event_type, "Deposited");
+    assert_eq!(parked[0].attempts, 2);
+    assert!(
+        parked[0].error.contains("a poisoned deposit"),
+        "{}",
+        parked[0].error
+    );
+    let status = runner.status().await.unwrap();
+    assert_eq!((status.events_applied, status.events_parked), (2, 1));
+}
+
+/// A caller that appended waits for the projection to reach its event, then reads its
+/// own write; a position of an event type the projection does not read is reached too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_your_writes_with_a_timeout() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    let runner = runner(&db).await;
+    runner.prepare().await.unwrap();
+    let position = deposit(&store, "t1", "acc", 3).await;
+    assert!(
+        !runner
+            .wait_for(position, Duration::from_millis(100))
+            .await
+            .unwrap(),
+        "nobody runs it yet"
+    );
+
+    let task = {
+        let r = runner.clone();
+        tokio::spawn(async move { r.run(std::future::pending()).await })
+    };
+    assert!(
+        runner
+            .wait_for(position, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    assert_eq!(rows(&db).await["acc"].total, 3);
+
+    let renamed = NewEvent::from_event(&Renamed { name: "x".into() }, Metadata::new()).unwrap();
+    let AppendOutcome::Appended(other) = store
+        .append(
+            &stream("t1", "acc"),
+            ExpectedVersion::Any,
+            vec![renamed],
+            None,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("appended")
+    };
+    assert!(
+        runner
+            .wait_for(other.last_position, Duration::from_secs(30))
+            .await
+            .unwrap(),
+        "the runner passes events of other types"
+    );
+    task.abort();
+    let started = Instant::now();
+    assert_eq!(runner.status().await.unwrap().events_applied, 1);
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
