@@ -3,6 +3,10 @@
 
 CREATE SCHEMA IF NOT EXISTS projections;
 CREATE SCHEMA IF NOT EXISTS read_models;
+-- A rebuild fills a new table here while readers keep reading the live one; the swap
+-- moves the old table to read_models_retired (and drops it) and the new one in.
+CREATE SCHEMA IF NOT EXISTS read_models_rebuild;
+CREATE SCHEMA IF NOT EXISTS read_models_retired;
 
 CREATE TABLE projections.checkpoints (
     name             text        PRIMARY KEY,
@@ -36,8 +40,7 @@ CREATE TABLE projections.dead_letters (
 );
 
 -- Runners read every tenant's events and own their read-model tables.
-GRANT USAGE, CREATE ON SCHEMA projections, read_models TO acci_all_tenants;
+GRANT USAGE, CREATE ON SCHEMA projections, read_models, read_models_rebuild, read_models_retired TO acci_all_tenants;
 GRANT SELECT, INSERT, UPDATE, DELETE ON projections.checkpoints, projections.dead_letters TO acci_all_tenants;
--- Applications read the read models.
+-- Applications read the read models (runners grant SELECT on each table they create).
 GRANT USAGE ON SCHEMA read_models TO acci_app;
-ALTER DEFAULT PRIVILEGES IN SCHEMA read_models GRANT SELECT ON TABLES TO acci_app;

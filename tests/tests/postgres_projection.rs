@@ -28,9 +28,10 @@ pub struct Renamed {
     pub name: String,
 }
 
-/// One row per account: its tenant, total and number of deposits.
+/// One row per account: its tenant, total and number of deposits. `FACTOR` makes a
+/// second version of the read model (each deposit counted `FACTOR` times) for rebuilds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Balance {
+pub struct BalanceOf<const FACTOR: i64> {
     pub account: String,
     pub tenant: String,
     pub total: i64,
@@ -86,9 +87,12 @@ static TABLE: TableSpec = TableSpec {
     finders: &[],
 };
 
-impl Projection for Balance {
+/// The first version.
+pub type Balance = BalanceOf<1>;
+
+impl<const FACTOR: i64> Projection for BalanceOf<FACTOR> {
     const NAME: &'static str = "balances";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = FACTOR as u32;
     const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
     const TABLE: &'static TableSpec = &TABLE;
     type Key = String;
@@ -108,13 +112,13 @@ impl Projection for Balance {
 
     fn project_event(row: &mut Option<Self>, event: &Self::Event) {
         assert!(event.data.amount != POISON, "a poisoned deposit");
-        let row = row.get_or_insert_with(|| Balance {
+        let row = row.get_or_insert_with(|| BalanceOf {
             account: event.stream.aggregate_id.to_string(),
             tenant: event.stream.tenant.to_string(),
             total: 0,
             deposits: 0,
         });
-        row.total += event.data.amount;
+        row.total += event.data.amount * FACTOR;
         row.deposits += 1;
     }
 
@@ -406,4 +410,64 @@ async fn read_your_writes_with_a_timeout() {
     let started = Instant::now();
     assert_eq!(runner.status().await.unwrap().events_applied, 1);
     assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// A new version of the read model is rebuilt beside the live one while readers keep
+/// reading: every read sees either the whole old model or the whole new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_version_rebuilds_while_readers_read() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    let mut last = LogPosition::START;
+    for n in 0..300 {
+        last = deposit(&store, "t1", &format!("acc-{}", n % 20), 1).await;
+    }
+    let v1 = runner(&db).await;
+    let task = {
+        let r = v1.clone();
+        tokio::spawn(async move { r.run(std::future::pending()).await })
+    };
+    assert!(v1.wait_for(last, Duration::from_secs(30)).await.unwrap());
+    task.abort();
+    let _ = task.await;
+
+    // Readers, as the application role, sum the read model the whole time.
+    let readers = db.pool_as(Some(APP_LOGIN), 2).await;
+    let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let reader = {
+        let (pool, reading) = (readers.clone(), Arc::clone(&reading));
+        tokio::spawn(async move {
+            let mut seen = std::collections::BTreeSet::new();
+            while reading.load(std::sync::atomic::Ordering::SeqCst) {
+                let sum: i64 = sqlx::query_scalar(
+                    "SELECT coalesce(sum(total), 0)::bigint FROM read_models.balances",
+                )
+                .fetch_one(&pool)
+                .await
+                .expect("the read model is readable throughout");
+                seen.insert(sum);
+            }
+            seen
+        })
+    };
+
+    let v2 = ProjectionRunner::<BalanceOf<2>>::new(db.pool_as(Some(READER_LOGIN), 4).await)
+        .with_options(options());
+    v2.prepare().await.unwrap();
+    reading.store(false, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+    assert!(
+        seen.iter().all(|sum| *sum == 300 || *sum == 600),
+        "a reader saw a partial model: {seen:?}"
+    );
+    let after: i64 = sqlx::query_scalar("SELECT sum(total)::bigint FROM read_models.balances")
+        .fetch_one(&readers)
+        .await
+        .unwrap();
+    assert_eq!(after, 600);
+    let status = v2.status().await.unwrap();
+    assert_eq!(
+        (status.version, status.events_applied, status.lag_events),
+        (2, 300, 0)
+    );
 }

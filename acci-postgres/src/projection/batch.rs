@@ -46,10 +46,20 @@ impl From<StoreError> for BatchError {
     }
 }
 
-/// Runs one batch of `P`. Events in `to_park` are written to the dead-letter table with
-/// their error instead of being applied.
+/// Where a batch writes: the live table and checkpoint, or a rebuild beside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Target<'a> {
+    /// The schema the table is in.
+    pub(crate) schema: &'a str,
+    /// The name of the checkpoint row.
+    pub(crate) checkpoint: &'a str,
+}
+
+/// Runs one batch of `P` into `target`. Events in `to_park` are written to the
+/// dead-letter table with their error instead of being applied.
 pub(crate) async fn run_batch<P: Projection>(
     conn: &mut PgConnection,
+    target: Target<'_>,
     batch_size: usize,
     to_park: &HashMap<EventId, (String, u32)>,
 ) -> Result<BatchOutcome, BatchError> {
@@ -58,16 +68,14 @@ pub(crate) async fn run_batch<P: Projection>(
         .begin()
         .await
         .map_err(|e| store_error(e, &doing("beginning a batch")))?;
-    sqlx::query(&format!(
-        "SET LOCAL search_path = {}",
-        super::READ_MODEL_SCHEMA
-    ))
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| store_error(e, &doing("choosing the read-model schema")))?;
+    // The generated SQL names the table unqualified: this picks the live one or the rebuild.
+    sqlx::query(&format!("SET LOCAL search_path = {}", target.schema))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store_error(e, &doing("choosing the read-model schema")))?;
 
     let row = sqlx::query("SELECT transaction_id::text AS transaction_id, position FROM projections.checkpoints WHERE name = $1")
-        .bind(P::NAME)
+        .bind(target.checkpoint)
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| store_error(e, &doing("reading the checkpoint")))?
@@ -88,7 +96,7 @@ pub(crate) async fn run_batch<P: Projection>(
         if batch.next > after {
             // Nothing to apply, but the horizon moved past filtered events: keep up, so a
             // caller waiting for a position of another event type gets there.
-            save_checkpoint::<P>(&mut tx, after, batch.next, 0, 0, None).await?;
+            save_checkpoint::<P>(&mut tx, target, after, batch.next, 0, 0, None).await?;
             tx.commit()
                 .await
                 .map_err(|e| store_error(e, &doing("committing the checkpoint")))?;
@@ -142,6 +150,7 @@ pub(crate) async fn run_batch<P: Projection>(
     write_rows::<P>(&mut tx, rows).await?;
     save_checkpoint::<P>(
         &mut tx,
+        target,
         after,
         batch.next,
         work.len() as u64,
@@ -223,6 +232,7 @@ async fn write_rows<P: Projection>(
 /// runner that got here first makes this batch roll back instead of counting twice.
 async fn save_checkpoint<P: Projection>(
     conn: &mut PgConnection,
+    target: Target<'_>,
     from: LogPosition,
     to: LogPosition,
     applied: u64,
@@ -236,7 +246,7 @@ async fn save_checkpoint<P: Projection>(
              last_error = NULL, updated_at = clock_timestamp() \
          WHERE name = $1 AND transaction_id = $7::text::xid8 AND position = $8",
     )
-    .bind(P::NAME)
+    .bind(target.checkpoint)
     .bind(to.commit.to_string())
     .bind(to_i64(to.position, "log position")?)
     .bind(to_i64(applied, "events applied")?)

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use acci_core::{EventId, LogPosition, Projection, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
-use sqlx::{Executor, PgConnection, PgPool, Row};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
 
-use super::batch::{BatchError, run_batch};
+use super::batch::{BatchError, Target, run_batch};
 use super::keys::check_table;
 use crate::error::store_error;
 use crate::rows::{corrupt, log_position, to_u64};
@@ -150,39 +150,141 @@ impl<P: Projection> ProjectionRunner<P> {
         self
     }
 
-    /// Creates the read-model table and its indexes if missing, and the checkpoint.
-    /// Idempotent; safe when several runners start at once.
+    /// Creates the read-model table, its indexes and its checkpoint if missing. If the
+    /// database holds another version of the read model, rebuilds it first (see
+    /// [`rebuild`](Self::rebuild)). Idempotent; safe when several runners start at once.
     pub async fn prepare(&self) -> Result<(), StoreError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store_error(e, "acquiring a connection"))?;
+        self.prepare_on(&mut conn).await
+    }
+
+    async fn prepare_on(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
         check_table(P::TABLE).map_err(corrupt)?;
         let doing = format!("preparing projection `{}`", P::NAME);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| store_error(e, &doing))?;
+        let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind(format!("acci.prepare.{}", P::NAME))
             .execute(&mut *tx)
             .await
             .map_err(|e| store_error(e, &doing))?;
-        tx.execute(format!("SET LOCAL search_path = {}", super::READ_MODEL_SCHEMA).as_str())
+        let stored: Option<i32> =
+            sqlx::query_scalar("SELECT version FROM projections.checkpoints WHERE name = $1")
+                .bind(P::NAME)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| store_error(e, &doing))?;
+        match stored {
+            Some(version) if version != version_param::<P>() => {
+                tx.commit().await.map_err(|e| store_error(e, &doing))?;
+                tracing::info!(
+                    projection = P::NAME,
+                    from = version,
+                    to = P::VERSION,
+                    "read model version changed; rebuilding"
+                );
+                return self.rebuild_on(conn).await.map(|_| ());
+            }
+            Some(_) => {}
+            None => {
+                sqlx::query("INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2)")
+                    .bind(P::NAME)
+                    .bind(version_param::<P>())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| store_error(e, &doing))?;
+            }
+        }
+        create_table::<P>(&mut tx, super::READ_MODEL_SCHEMA).await?;
+        tx.commit().await.map_err(|e| store_error(e, &doing))
+    }
+
+    /// Rebuilds the read model from the start of the log without disturbing its readers:
+    /// a new table fills beside the live one (schema `read_models_rebuild`), and once it
+    /// has caught up, one short transaction swaps it in with its checkpoint. Readers read
+    /// the old rows until the swap and the new ones after it. Returns the events applied.
+    ///
+    /// A changed `VERSION` rebuilds automatically when the runner starts.
+    pub async fn rebuild(&self) -> Result<u64, StoreError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store_error(e, "acquiring a connection"))?;
+        self.rebuild_on(&mut conn).await
+    }
+
+    async fn rebuild_on(&self, conn: &mut PgConnection) -> Result<u64, StoreError> {
+        let doing = format!("rebuilding projection `{}`", P::NAME);
+        let checkpoint = rebuild_checkpoint::<P>();
+        let table = quoted(P::TABLE.table);
+        let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
+        let drop_stale = format!("DROP TABLE IF EXISTS {REBUILD_SCHEMA}.{table}");
+        tx.execute(drop_stale.as_str())
             .await
             .map_err(|e| store_error(e, &doing))?;
-        tx.execute(P::TABLE.create_table)
-            .await
-            .map_err(|e| store_error(e, &doing))?;
-        for index in P::TABLE.create_indexes {
-            tx.execute(*index)
+        create_table::<P>(&mut tx, REBUILD_SCHEMA).await?;
+        sqlx::query(
+            "INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, transaction_id = '0', position = 0, \
+                 events_applied = 0, events_parked = 0, last_event_at = NULL, last_error = NULL",
+        )
+        .bind(&checkpoint)
+        .bind(version_param::<P>())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store_error(e, &doing))?;
+        tx.commit().await.map_err(|e| store_error(e, &doing))?;
+
+        let target = Target {
+            schema: REBUILD_SCHEMA,
+            checkpoint: &checkpoint,
+        };
+        let applied = self.drain_into(conn, target, &mut HashMap::new()).await?;
+
+        let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
+        let live = super::READ_MODEL_SCHEMA;
+        let swap = [
+            format!("DROP TABLE IF EXISTS {RETIRED_SCHEMA}.{table}"),
+            format!("ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {RETIRED_SCHEMA}"),
+            format!("ALTER TABLE {REBUILD_SCHEMA}.{table} SET SCHEMA {live}"),
+            format!("DROP TABLE IF EXISTS {RETIRED_SCHEMA}.{table}"),
+        ];
+        for statement in swap {
+            tx.execute(statement.as_str())
                 .await
                 .map_err(|e| store_error(e, &doing))?;
         }
-        sqlx::query("INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(P::NAME)
-            .bind(i32::try_from(P::VERSION).unwrap_or(i32::MAX))
+        sqlx::query(
+            "INSERT INTO projections.checkpoints AS live \
+                 (name, version, transaction_id, position, events_applied, events_parked, last_event_at) \
+             SELECT $1, r.version, r.transaction_id, r.position, r.events_applied, r.events_parked, r.last_event_at \
+               FROM projections.checkpoints r WHERE r.name = $2 \
+             ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, transaction_id = EXCLUDED.transaction_id, \
+                 position = EXCLUDED.position, events_applied = EXCLUDED.events_applied, \
+                 events_parked = EXCLUDED.events_parked, last_event_at = EXCLUDED.last_event_at, \
+                 last_error = NULL, updated_at = clock_timestamp()",
+        )
+        .bind(P::NAME)
+        .bind(&checkpoint)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store_error(e, &doing))?;
+        sqlx::query("DELETE FROM projections.checkpoints WHERE name = $1")
+            .bind(&checkpoint)
             .execute(&mut *tx)
             .await
             .map_err(|e| store_error(e, &doing))?;
-        tx.commit().await.map_err(|e| store_error(e, &doing))
+        tx.commit().await.map_err(|e| store_error(e, &doing))?;
+        tracing::info!(
+            projection = P::NAME,
+            applied,
+            "rebuilt read model swapped in"
+        );
+        Ok(applied)
     }
 
     /// Applies every event available now, batch after batch, on one connection; returns
@@ -258,7 +360,7 @@ impl<P: Projection> ProjectionRunner<P> {
     }
 
     async fn work(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
-        self.prepare().await?;
+        self.prepare_on(conn).await?;
         let mut listener = PgListener::connect_with(&self.pool)
             .await
             .map_err(|e| store_error(e, "listening"))?;
@@ -280,10 +382,25 @@ impl<P: Projection> ProjectionRunner<P> {
         }
     }
 
-    /// Runs batches until the log has nothing more; handles failing events by the policy.
+    /// Runs batches into the live table until the log has nothing more.
     async fn drain(
         &self,
         conn: &mut PgConnection,
+        failures: &mut HashMap<EventId, (String, u32)>,
+    ) -> Result<u64, StoreError> {
+        let live = Target {
+            schema: super::READ_MODEL_SCHEMA,
+            checkpoint: P::NAME,
+        };
+        self.drain_into(conn, live, failures).await
+    }
+
+    /// Runs batches into `target` until the log has nothing more; handles failing events
+    /// by the policy.
+    async fn drain_into(
+        &self,
+        conn: &mut PgConnection,
+        target: Target<'_>,
         failures: &mut HashMap<EventId, (String, u32)>,
     ) -> Result<u64, StoreError> {
         let mut applied = 0;
@@ -293,7 +410,7 @@ impl<P: Projection> ProjectionRunner<P> {
                 .filter(|(_, (_, n))| self.should_park(*n))
                 .map(|(k, v)| (*k, v.clone()))
                 .collect();
-            match run_batch::<P>(conn, self.options.batch_size, &to_park).await {
+            match run_batch::<P>(conn, target, self.options.batch_size, &to_park).await {
                 Ok(outcome) => {
                     for id in to_park.keys() {
                         failures.remove(id);
@@ -457,6 +574,55 @@ impl<P: Projection> ProjectionRunner<P> {
             })
             .collect()
     }
+}
+
+/// Where a rebuild fills its table.
+const REBUILD_SCHEMA: &str = "read_models_rebuild";
+/// Where the replaced table goes for the moment of the swap.
+const RETIRED_SCHEMA: &str = "read_models_retired";
+
+fn rebuild_checkpoint<P: Projection>() -> String {
+    format!("{}#rebuild", P::NAME)
+}
+
+fn version_param<P: Projection>() -> i32 {
+    i32::try_from(P::VERSION).unwrap_or(i32::MAX)
+}
+
+/// An identifier in double quotes (the macro allows only `[a-z_][a-z0-9_]*` anyway).
+fn quoted(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+/// Creates `P`'s table and indexes in `schema` if missing, readable by `acci_app`. Runs
+/// inside the caller's transaction.
+async fn create_table<P: Projection>(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<(), StoreError> {
+    let doing = format!("creating the table of `{}` in {schema}", P::NAME);
+    let mut statements = vec![
+        format!("SET LOCAL search_path = {schema}"),
+        P::TABLE.create_table.to_owned(),
+    ];
+    statements.extend(
+        P::TABLE
+            .create_indexes
+            .iter()
+            .map(|index| (*index).to_owned()),
+    );
+    statements.push(format!(
+        "GRANT SELECT ON {} TO {}",
+        quoted(P::TABLE.table),
+        crate::APP_ROLE
+    ));
+    statements.push("RESET search_path".to_owned());
+    for statement in statements {
+        conn.execute(statement.as_str())
+            .await
+            .map_err(|e| store_error(e, &doing))?;
+    }
+    Ok(())
 }
 
 fn lock_name<P: Projection>() -> String {

@@ -88,8 +88,8 @@ pub(crate) async fn load_aggregate(
 
 /// The next batch of the global log; see `event_store.read_log` for why it never skips
 /// an event that commits late.
-pub(crate) async fn read_log<'c>(
-    executor: impl sqlx::PgExecutor<'c>,
+pub(crate) async fn read_log(
+    conn: &mut sqlx::PgConnection,
     request: &ReadAll,
 ) -> Result<LogBatch, StoreError> {
     validate_read(request)?;
@@ -108,7 +108,7 @@ pub(crate) async fn read_log<'c>(
     .bind(to_i64(request.after.position, "log position")?)
     .bind(limit)
     .bind(request.event_types.as_deref())
-    .fetch_all(executor)
+    .fetch_all(&mut *conn)
     .await
     .map_err(|e| store_error(e, "reading the global log"))?;
     let mut events = Vec::with_capacity(rows.len());

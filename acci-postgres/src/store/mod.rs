@@ -152,7 +152,12 @@ impl EventStore for PgEventStore {
     }
 
     async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError> {
-        load::read_log(&self.pool, request).await
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store_error(e, "acquiring a connection"))?;
+        load::read_log(&mut conn, request).await
     }
 
     async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
