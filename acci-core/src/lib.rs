@@ -7,6 +7,7 @@ mod event;
 mod ids;
 mod metadata;
 pub mod projection;
+pub mod query;
 mod repository;
 mod store;
 pub mod testing;

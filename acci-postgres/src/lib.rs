@@ -25,7 +25,7 @@ mod rows;
 mod store;
 
 pub use migrate::{MIGRATIONS, Migration};
-pub use projection::{FailurePolicy, ProjectionRunner, RunnerOptions};
+pub use projection::{FailurePolicy, PgReadModels, ProjectionRunner, RunnerOptions};
 pub use store::{HorizonHolder, PgEventStore};
 
 /// The URL tests and examples use when `DATABASE_URL` is not set.

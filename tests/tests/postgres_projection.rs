@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acci_core::projection::{ColumnSpec, TableSpec};
+use acci_core::projection::{ColumnSpec, FinderSpec, TableSpec};
+use acci_core::query::{QueryError, ReadModels};
 use acci_core::{
     AggregateId, AppendOutcome, DecodeError, EventStore, ExpectedVersion, LogPosition, Metadata,
     NewEvent, Projection, ProjectionError, Recorded, StoredEvent, StreamId, TenantId, event,
 };
-use acci_postgres::{FailurePolicy, PgEventStore, ProjectionRunner, RunnerOptions};
+use acci_postgres::{FailurePolicy, PgEventStore, PgReadModels, ProjectionRunner, RunnerOptions};
 use acci_tests::pg::{APP_LOGIN, READER_LOGIN, TestDatabase};
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +85,10 @@ static TABLE: TableSpec = TableSpec {
     upsert: r#"INSERT INTO "balances" ("account", "tenant", "total", "deposits") SELECT "account", "tenant", "total", "deposits" FROM jsonb_populate_recordset(NULL::"balances", $1::jsonb) ON CONFLICT ("account") DO UPDATE SET "tenant" = EXCLUDED."tenant", "total" = EXCLUDED."total", "deposits" = EXCLUDED."deposits""#,
     delete_by_keys: r#"DELETE FROM "balances" WHERE ("account") IN (SELECT "account" FROM jsonb_to_recordset($1::jsonb) AS k("account" text))"#,
     select_page: r#"SELECT to_jsonb(r) FROM "balances" r WHERE $2::jsonb IS NULL OR ("account") > (SELECT "account" FROM jsonb_to_record($2::jsonb) AS k("account" text)) ORDER BY "account" LIMIT $1"#,
-    finders: &[],
+    finders: &[FinderSpec {
+        column: "tenant",
+        sql: r#"SELECT to_jsonb(r) FROM "balances" r WHERE "tenant" = (SELECT "tenant" FROM jsonb_to_record($1::jsonb) AS v("tenant" text)) ORDER BY "account" LIMIT $2"#,
+    }],
 };
 
 /// The first version.
@@ -470,4 +474,61 @@ async fn a_changed_version_rebuilds_while_readers_read() {
         (status.version, status.events_applied, status.lag_events),
         (2, 300, 0)
     );
+}
+
+/// The query side reads the read model by key, by page and by an indexed column, as the
+/// application role, and answers with the query errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_models_answer_by_key_page_and_index() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    let models = PgReadModels::connect_with(db.options(Some(APP_LOGIN)))
+        .await
+        .unwrap();
+    match models.get::<Balance>(&"acc-0".to_owned()).await {
+        Err(QueryError::Projection { projection, .. }) => assert_eq!(projection, "balances"),
+        other => panic!("expected the projection to be missing, got {other:?}"),
+    }
+
+    for n in 0..10 {
+        deposit(&store, &format!("t{}", n % 2), &format!("acc-{n}"), n).await;
+    }
+    let runner = runner(&db).await;
+    runner.catch_up().await.unwrap();
+
+    assert_eq!(
+        models
+            .get::<Balance>(&"acc-3".to_owned())
+            .await
+            .unwrap()
+            .unwrap()
+            .total,
+        3
+    );
+    assert!(matches!(
+        models.require::<Balance>(&"nobody".to_owned()).await,
+        Err(QueryError::NotFound { what }) if what.contains("nobody")
+    ));
+    let first = models.page::<Balance>(None, 4).await.unwrap();
+    let accounts: Vec<&str> = first.iter().map(|b| b.account.as_str()).collect();
+    assert_eq!(accounts, ["acc-0", "acc-1", "acc-2", "acc-3"]);
+    let next = models
+        .page::<Balance>(Some(&first[3].account), 4)
+        .await
+        .unwrap();
+    assert_eq!(next[0].account, "acc-4");
+    let t1 = models
+        .find_by::<Balance>("tenant", &serde_json::json!("t1"), 100)
+        .await
+        .unwrap();
+    assert_eq!(t1.len(), 5);
+    assert!(t1.iter().all(|b| b.tenant == "t1"));
+    assert!(matches!(
+        models.find_by::<Balance>("total", &serde_json::json!(3), 10).await,
+        Err(QueryError::Validation(v)) if v.to_string().contains("indexed columns: `tenant`")
+    ));
+    assert!(matches!(
+        models.page::<Balance>(None, 0).await,
+        Err(QueryError::Validation(_))
+    ));
 }

@@ -3,8 +3,10 @@
 
 mod batch;
 mod keys;
+mod query;
 mod runner;
 
+pub use query::PgReadModels;
 pub use runner::{
     DeadLetter, FailurePolicy, ProjectionRunner, ProjectionState, RunnerOptions, RunnerStatus,
 };

@@ -1,0 +1,150 @@
+//! [`PgReadModels`]: the query side on PostgreSQL.
+
+use std::str::FromStr;
+
+use acci_core::Projection;
+use acci_core::query::{QueryError, ReadModels, validate_limit};
+use acci_core::{StoreError, ValidationError};
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::keys::key_object;
+use crate::error::is_retryable;
+
+/// Reads read models on PostgreSQL with the SQL `#[projection]` generated.
+///
+/// Its connections look up tables in the `read_models` schema first, so build it with
+/// [`connect`](Self::connect) or [`connect_with`](Self::connect_with); a pool of your own
+/// must set `search_path` to `read_models` itself. The application role (`acci_app`)
+/// may read every read model.
+#[derive(Debug, Clone)]
+pub struct PgReadModels {
+    pool: PgPool,
+}
+
+impl PgReadModels {
+    /// Connects a pool of up to 8 connections to `url`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| crate::error::store_error(e, "reading the database URL"))?;
+        Self::connect_with(options).await
+    }
+
+    /// Connects a pool of up to 8 connections with `options`.
+    pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let options = options.options([("search_path", super::READ_MODEL_SCHEMA)]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| crate::error::store_error(e, "connecting to PostgreSQL"))?;
+        Ok(Self { pool })
+    }
+
+    /// Uses a pool whose connections have `search_path` set to `read_models`.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Turns the `to_jsonb` rows of a query into `P`s.
+fn decode_rows<P: Projection>(
+    found: Result<Vec<Value>, sqlx::Error>,
+) -> Result<Vec<P>, QueryError> {
+    let found = found.map_err(|e| read_model_error::<P>(&e))?;
+    found
+        .into_iter()
+        .map(|json| {
+            serde_json::from_value(json).map_err(|e| QueryError::ReadModel {
+                message: format!("a row of `{}` does not match its struct: {e}", P::NAME),
+                retryable: false,
+            })
+        })
+        .collect()
+}
+
+fn read_model_error<P: Projection>(error: &sqlx::Error) -> QueryError {
+    if let sqlx::Error::Database(db) = error {
+        if db.code().as_deref() == Some("42P01") {
+            return QueryError::Projection {
+                projection: P::NAME.to_owned(),
+                reason: "its table does not exist yet; start its runner".to_owned(),
+            };
+        }
+    }
+    QueryError::ReadModel {
+        message: format!("reading `{}`: {error}", P::NAME),
+        retryable: is_retryable(error),
+    }
+}
+
+fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
+    key_object::<P>(key).map_err(|message| QueryError::ReadModel {
+        message,
+        retryable: false,
+    })
+}
+
+#[async_trait]
+impl ReadModels for PgReadModels {
+    async fn get<P: Projection>(&self, key: &P::Key) -> Result<Option<P>, QueryError> {
+        let keys = Value::Array(vec![key_param::<P>(key)?]);
+        let found = sqlx::query_scalar(P::TABLE.select_by_keys)
+            .bind(keys)
+            .fetch_all(&self.pool)
+            .await;
+        Ok(decode_rows::<P>(found)?.into_iter().next())
+    }
+
+    async fn page<P: Projection>(
+        &self,
+        after: Option<&P::Key>,
+        limit: usize,
+    ) -> Result<Vec<P>, QueryError> {
+        validate_limit(limit)?;
+        let after = after.map(key_param::<P>).transpose()?;
+        let found = sqlx::query_scalar(P::TABLE.select_page)
+            .bind(limit as i64)
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await;
+        decode_rows::<P>(found)
+    }
+
+    async fn find_by<P: Projection>(
+        &self,
+        column: &str,
+        value: &Value,
+        limit: usize,
+    ) -> Result<Vec<P>, QueryError> {
+        validate_limit(limit)?;
+        let finder = P::TABLE.finder(column).ok_or_else(|| {
+            let indexed: Vec<String> = P::TABLE
+                .finders
+                .iter()
+                .map(|f| format!("`{}`", f.column))
+                .collect();
+            ValidationError::new(
+                format!("column `{column}` of `{}`", P::NAME),
+                format!(
+                    "has no index to find by; indexed columns: {}",
+                    if indexed.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        indexed.join(", ")
+                    }
+                ),
+            )
+        })?;
+        let mut probe = serde_json::Map::new();
+        probe.insert(column.to_owned(), value.clone());
+        let found = sqlx::query_scalar(finder.sql)
+            .bind(Value::Object(probe))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await;
+        decode_rows::<P>(found)
+    }
+}
