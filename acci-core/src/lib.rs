@@ -26,8 +26,9 @@ pub use projection::{Project, Projection, ProjectionError};
 pub use repository::{Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy};
 pub use store::{
     AggregateLoad, AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion,
-    InMemoryEventStore, LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, ReadAll,
-    Snapshot, TenantScope, validate_new_events, validate_read,
+    InMemoryEventStore, LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH,
+    MAX_SCHEMA_VERSION, MAX_STORED_NUMBER, ReadAll, Snapshot, TenantScope, check_json_text,
+    validate_expected, validate_new_events, validate_read, validate_snapshot,
 };
 
 #[cfg(feature = "derive")]

@@ -99,5 +99,10 @@ CREATE POLICY tenant_rows ON snapshots.aggregate_snapshots
     WITH CHECK (tenant_id = current_setting('acci.tenant_id', true));
 
 GRANT USAGE ON SCHEMA event_store, snapshots TO acci_app;
-GRANT SELECT, INSERT ON event_store.events, event_store.commands TO acci_app;
+-- Only the columns the store's functions write: the database assigns position,
+-- transaction_id and recorded_at, so no application can place an event behind a reader.
+GRANT SELECT ON event_store.events, event_store.commands TO acci_app;
+GRANT INSERT (event_id, tenant_id, aggregate_type, aggregate_id, sequence, event_type, schema_version, data, metadata)
+    ON event_store.events TO acci_app;
+GRANT INSERT ON event_store.commands TO acci_app;
 GRANT SELECT, INSERT, UPDATE ON snapshots.aggregate_snapshots TO acci_app;

@@ -21,9 +21,17 @@ $$;
 
 -- Appends events to a stream if its version is as expected, and records the command.
 -- p_expected: NULL for any version, 0 for "no stream", n for exactly n.
--- The version check reads the stream before the INSERT assigns this transaction its id,
--- so a transaction never holds an id older than the stream state it appends after: the
--- global log order (transaction id, position) agrees with every stream's order.
+--
+-- Appends to one stream take turns on a transaction-scoped advisory lock on the stream.
+-- The lock assigns no transaction id, and the version is read after it is granted, so:
+-- an append with any version never loses a race for the next sequence number; a
+-- command id recorded by a racing append is always seen; and the INSERT, which assigns
+-- the transaction its id, comes after the stream state it appends to. A transaction
+-- therefore never holds an id older than that state, and the global log order
+-- (transaction id, position) agrees with every stream's order. A caller who wrote
+-- something earlier in the same transaction already holds an id; if that id is older
+-- than the stream's last event, the append refuses with a serialization failure
+-- (SQLSTATE 40001) rather than break the order.
 CREATE FUNCTION event_store.append(
     p_tenant text,
     p_aggregate_type text,
@@ -48,8 +56,11 @@ DECLARE
     v_current bigint;
     v_count bigint := cardinality(p_event_ids);
     v_last_position bigint;
+    v_last_transaction xid8;
 BEGIN
     PERFORM set_config('acci.tenant_id', p_tenant, true);
+    PERFORM pg_advisory_xact_lock(
+        hashtextextended(p_tenant || chr(31) || p_aggregate_type || chr(31) || p_aggregate_id, 0));
 
     IF p_command_id IS NOT NULL THEN
         RETURN QUERY
@@ -62,7 +73,17 @@ BEGIN
         END IF;
     END IF;
 
-    v_current := event_store.current_version(p_tenant, p_aggregate_type, p_aggregate_id);
+    SELECT e.sequence, e.transaction_id INTO v_current, v_last_transaction
+      FROM event_store.events e
+     WHERE e.tenant_id = p_tenant AND e.aggregate_type = p_aggregate_type AND e.aggregate_id = p_aggregate_id
+     ORDER BY e.sequence DESC
+     LIMIT 1;
+    v_current := coalesce(v_current, 0);
+
+    IF pg_current_xact_id_if_assigned() < v_last_transaction THEN
+        RAISE EXCEPTION 'this transaction wrote before the last event of the stream was appended; append in a transaction of its own, or as its first write'
+            USING ERRCODE = 'serialization_failure';
+    END IF;
 
     IF p_expected IS NOT NULL AND p_expected <> v_current THEN
         RETURN QUERY SELECT 'conflict'::text, v_current, NULL::bigint, NULL::bigint, NULL::text, NULL::bigint;
@@ -91,10 +112,6 @@ BEGIN
         VALUES (p_tenant, p_command_id, p_aggregate_type, p_aggregate_id, v_current + 1,
                 v_current + v_count, pg_current_xact_id(), v_last_position);
     END IF;
-
-    -- Wakes projection runners when the transaction commits (and not at all if it does
-    -- not). Notifications can be missed; runners poll as well.
-    PERFORM pg_notify('acci_events', '');
 
     RETURN QUERY SELECT 'appended'::text, v_current + v_count, v_current + 1, v_current + v_count,
                         pg_current_xact_id()::text, v_last_position;

@@ -47,6 +47,11 @@ const MIGRATION_LOCK: i64 = 0x0acc_1000_0000_0001;
 pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     let doing = "applying migrations";
     let mut tx = pool.begin().await.map_err(|e| store_error(e, doing))?;
+    // Under a stricter default isolation the snapshot would predate the lock, and a
+    // second migrator would not see what the first applied.
+    tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .await
+        .map_err(|e| store_error(e, doing))?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(MIGRATION_LOCK)
         .execute(&mut *tx)
@@ -107,13 +112,40 @@ pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
             "applied migration"
         );
     }
+    check_transaction_ids(&mut tx).await?;
     tx.commit().await.map_err(|e| store_error(e, doing))
 }
 
-/// FNV-1a of the migration's text: enough to notice an edit.
+/// Refuses a database whose stored transaction ids are not below the server's current
+/// one: after a dump and restore into another cluster, or a failover to a standby that
+/// had not seen every commit, new events would sort before readers' checkpoints and be
+/// skipped. Such a database needs its projections rebuilt (see docs/postgres.md).
+async fn check_transaction_ids(tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+    let doing = "checking transaction ids";
+    let ahead: bool = sqlx::query_scalar(
+        "SELECT coalesce((SELECT transaction_id FROM event_store.events ORDER BY transaction_id DESC LIMIT 1) \
+                >= pg_current_xact_id(), false)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| store_error(e, doing))?;
+    if ahead {
+        return Err(StoreError::Backend {
+            message: "the event store holds transaction ids from the server's future: it was restored into another \
+                      cluster or failed over; the global log order would break, so the store refuses to start"
+                .to_owned(),
+            retryable: false,
+            source: None,
+        });
+    }
+    Ok(())
+}
+
+/// FNV-1a of the migration's text, line endings normalised (a checkout with CRLF is the
+/// same migration): enough to notice an edit.
 fn checksum(sql: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in sql.as_bytes() {
+    for byte in sql.replace("\r\n", "\n").as_bytes() {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

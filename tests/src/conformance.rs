@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             command_ids_are_recorded_with_their_events,
             a_failed_append_records_no_command,
             racing_appends_with_one_expected_version_let_one_win,
+            racing_appends_with_any_version_all_succeed,
             concurrent_writers_leave_a_complete_consistent_log,
         );
     };
@@ -303,8 +304,65 @@ pub async fn malformed_input_is_rejected_before_storage<S: EventStore + ?Sized>(
         store
             .append(&s, ExpectedVersion::Any, vec![zero], None)
             .await,
-        "versions start at 1",
+        "versions run from 1",
     );
+    let mut huge = event("Counted", json!({}));
+    huge.schema_version = u32::MAX;
+    expect_invalid(
+        store
+            .append(&s, ExpectedVersion::Any, vec![huge], None)
+            .await,
+        "versions run from 1",
+    );
+    expect_invalid(
+        store
+            .append(
+                &s,
+                ExpectedVersion::Any,
+                vec![event("Counted", json!({ "text": "a\u{0}b" }))],
+                None,
+            )
+            .await,
+        "U+0000",
+    );
+    expect_invalid(
+        store
+            .append(
+                &s,
+                ExpectedVersion::Any,
+                vec![event("Counted", json!({ "a\u{0}": 1 }))],
+                None,
+            )
+            .await,
+        "U+0000",
+    );
+    let mut bad_metadata = event("Counted", json!({}));
+    bad_metadata.metadata.user_id = Some("nul\u{0}".into());
+    expect_invalid(
+        store
+            .append(&s, ExpectedVersion::Any, vec![bad_metadata], None)
+            .await,
+        "metadata",
+    );
+    expect_invalid(
+        store
+            .append(
+                &s,
+                ExpectedVersion::Exactly(u64::MAX),
+                vec![event("Counted", json!({}))],
+                None,
+            )
+            .await,
+        "expected version",
+    );
+    let beyond = ReadAll::new(TenantScope::AllTenants).after(LogPosition {
+        commit: 1,
+        position: u64::MAX,
+    });
+    assert!(matches!(
+        store.read_all(&beyond).await,
+        Err(StoreError::Validation(_))
+    ));
     expect_invalid(
         store
             .append(&s, ExpectedVersion::Any, vec![event("", json!({}))], None)
@@ -706,6 +764,14 @@ pub async fn snapshots_past_the_stream_are_rejected<S: EventStore + ?Sized>(stor
         store.save_snapshot(&s, snapshot(0, "zero")).await,
         Err(StoreError::Validation(_))
     ));
+    let nul = Snapshot {
+        state: json!({ "name": "a\u{0}" }),
+        ..snapshot(1, "nul")
+    };
+    assert!(matches!(
+        store.save_snapshot(&s, nul).await,
+        Err(StoreError::Validation(_))
+    ));
     assert!(store.load_snapshot(&s).await.expect("load").is_none());
 }
 
@@ -780,6 +846,35 @@ pub async fn a_failed_append_records_no_command<S: EventStore + ?Sized>(store: A
             .expect("find")
             .is_none()
     );
+}
+
+/// Many writers appending to one stream with `Any` all succeed, each with its own
+/// sequence numbers, none lost.
+pub async fn racing_appends_with_any_version_all_succeed<S: EventStore + ?Sized + 'static>(
+    store: Arc<S>,
+) {
+    let s = stream("t1", "Account", "hot");
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, s) = (Arc::clone(&store), s.clone());
+            tokio::spawn(async move {
+                for _ in 0..10 {
+                    append(&*store, &s, ExpectedVersion::Any, numbered(1)).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let sequences: Vec<u64> = store
+        .load(&s, 1)
+        .await
+        .expect("load")
+        .iter()
+        .map(|e| e.sequence)
+        .collect();
+    assert_eq!(sequences, (1..=160).collect::<Vec<_>>());
 }
 
 /// Of many appends expecting the same version, exactly one succeeds.

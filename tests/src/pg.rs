@@ -34,6 +34,16 @@ impl TestDatabase {
     ///
     /// Panics with instructions when no server answers: the PostgreSQL tests never skip.
     pub async fn create() -> Self {
+        let database = Self::create_empty().await;
+        let owner = PgEventStore::from_pool(database.pool_as(None, 1).await);
+        owner.migrate().await.expect("migrate the test database");
+        ensure_login_roles(owner.pool()).await;
+        owner.pool().close().await;
+        database
+    }
+
+    /// Creates a fresh database without migrating it.
+    pub async fn create_empty() -> Self {
         let url = database_url();
         let admin = PgConnectOptions::from_str(&url)
             .unwrap_or_else(|e| panic!("DATABASE_URL `{url}` is not a PostgreSQL URL: {e}"))
@@ -54,13 +64,7 @@ impl TestDatabase {
             .await
             .expect("create the test database");
         conn.close().await.ok();
-
-        let database = TestDatabase { name, admin };
-        let owner = PgEventStore::from_pool(database.pool_as(None, 1).await);
-        owner.migrate().await.expect("migrate the test database");
-        ensure_login_roles(owner.pool()).await;
-        owner.pool().close().await;
-        database
+        TestDatabase { name, admin }
     }
 
     /// The database's name.

@@ -495,3 +495,87 @@ fn store_errors_say_whether_a_retry_may_help() {
     let conflict: CommandError<CounterError> = StoreError::DuplicateEventId(EventId::new()).into();
     assert!(matches!(conflict, CommandError::Persistence(_)));
 }
+
+/// A store where the first request with a command id commits just while a second request
+/// with the same id is loading: the second must answer with the first outcome, not with
+/// the refusal its handler gives on the state that already holds the command.
+struct CommitsDuringLoad {
+    inner: InMemoryEventStore,
+    racing: std::sync::Mutex<Option<(StreamId, NewEvent, CommandId)>>,
+}
+
+#[async_trait::async_trait]
+impl EventStore for CommitsDuringLoad {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Option<CommandId>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.inner
+            .append(stream, expected, events, command_id)
+            .await
+    }
+    async fn load(
+        &self,
+        stream: &StreamId,
+        from: u64,
+    ) -> Result<Vec<acci_core::StoredEvent>, StoreError> {
+        self.inner.load(stream, from).await
+    }
+    async fn load_aggregate(
+        &self,
+        stream: &StreamId,
+        state_version: Option<u64>,
+    ) -> Result<acci_core::AggregateLoad, StoreError> {
+        let racing = self.racing.lock().unwrap().take();
+        if let Some((stream, event, command_id)) = racing {
+            self.inner
+                .append(&stream, ExpectedVersion::Any, vec![event], Some(command_id))
+                .await?;
+        }
+        self.inner.load_aggregate(stream, state_version).await
+    }
+    async fn read_all(
+        &self,
+        request: &acci_core::ReadAll,
+    ) -> Result<acci_core::LogBatch, StoreError> {
+        self.inner.read_all(request).await
+    }
+    async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
+        self.inner.save_snapshot(stream, snapshot).await
+    }
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        self.inner.load_snapshot(stream).await
+    }
+    async fn find_command(
+        &self,
+        tenant: &TenantId,
+        command_id: CommandId,
+    ) -> Result<Option<acci_core::CommandRecord>, StoreError> {
+        self.inner.find_command(tenant, command_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_command_that_commits_during_the_load_answers_with_the_first_outcome() {
+    let command_id = CommandId::new();
+    let opened = NewEvent::from_event(&Opened {}, Metadata::new()).unwrap();
+    let store = Arc::new(CommitsDuringLoad {
+        inner: InMemoryEventStore::new(),
+        racing: std::sync::Mutex::new(Some((stream("c"), opened, command_id))),
+    });
+    // `Open` on an open counter decides nothing; `Add` on it would be refused by a
+    // closed one. Either way the racing first run is what must be answered.
+    let counters = Repository::<Counter, _>::new(store);
+    let outcome = counters
+        .execute(on("c", Open).with_id(command_id))
+        .await
+        .unwrap();
+    assert!(outcome.duplicate, "{outcome:?}");
+    assert_eq!(
+        (outcome.version, outcome.events),
+        (1, vec![CounterEvent::Opened(Opened {})])
+    );
+}

@@ -332,21 +332,28 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         let mut loaded = self.load_stream(&stream).await?;
         let mut attempt = 1;
         loop {
-            let events = loaded
-                .state
-                .handle(&command.payload)
-                .map_err(CommandError::Domain)?;
-            if events.is_empty() {
-                return Ok(CommandOutcome {
-                    stream,
-                    events,
-                    version: loaded.version,
-                    position: None,
-                    duplicate: false,
-                    attempts: attempt,
-                    snapshot_taken: None,
-                });
-            }
+            let decision = loaded.state.handle(&command.payload);
+            // A refusal or an empty decision may come from a state that already holds this
+            // very command, recorded by a racing request after the first look-up: then
+            // the first outcome is the answer, not the refusal.
+            let events = match decision {
+                Ok(events) if !events.is_empty() => events,
+                decision => {
+                    if let Some(record) = self.recorded(&command).await? {
+                        return self.first_outcome(&stream, record).await;
+                    }
+                    let events = decision.map_err(CommandError::Domain)?;
+                    return Ok(CommandOutcome {
+                        stream,
+                        events,
+                        version: loaded.version,
+                        position: None,
+                        duplicate: false,
+                        attempts: attempt,
+                        snapshot_taken: None,
+                    });
+                }
+            };
             let new_events = events
                 .iter()
                 .map(|e| NewEvent::from_enum(e, metadata.clone()))
@@ -370,9 +377,8 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                         loaded.state.apply_event(event);
                     }
                     loaded.version = appended.last_sequence;
-                    let snapshot_taken = self
-                        .maybe_snapshot(&stream, &loaded.state, before, loaded.version)
-                        .await;
+                    loaded.events_applied += events.len();
+                    let snapshot_taken = self.maybe_snapshot(&stream, &loaded, before).await;
                     return Ok(CommandOutcome {
                         stream,
                         events,
@@ -393,6 +399,9 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                             attempts: attempt,
                         });
                     }
+                    if let Some(record) = self.recorded(&command).await? {
+                        return self.first_outcome(&stream, record).await;
+                    }
                     attempt += 1;
                     let delay = self.retry.delay_before(attempt);
                     if !delay.is_zero() {
@@ -402,6 +411,14 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                 }
                 Err(other) => return Err(other.into()),
             }
+        }
+    }
+
+    /// The record of the command's id, if it has one and it was applied.
+    async fn recorded<C>(&self, command: &Command<C>) -> Result<Option<CommandRecord>, StoreError> {
+        match command.command_id {
+            Some(id) => self.store.find_command(&command.tenant, id).await,
+            None => Ok(None),
         }
     }
 
@@ -444,14 +461,18 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     async fn maybe_snapshot(
         &self,
         stream: &StreamId,
-        state: &A,
+        loaded: &Loaded<A>,
         before: u64,
-        after: u64,
     ) -> Option<u64> {
-        let every = A::SNAPSHOT_EVERY;
-        if every == 0 || before / every == after / every {
+        let (every, after) = (A::SNAPSHOT_EVERY, loaded.version);
+        // At every multiple of `snapshot_every`, and also whenever this load had to apply
+        // that many events (no usable snapshot: the state changed shape, or one failed to
+        // decode), so a long stream is not replayed in full until the next multiple.
+        if every == 0 || (before / every == after / every && (loaded.events_applied as u64) < every)
+        {
             return None;
         }
+        let state = &loaded.state;
         let state = match state.to_snapshot() {
             Ok(state) => state,
             Err(error) => {

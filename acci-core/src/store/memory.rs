@@ -11,7 +11,7 @@ use crate::event::{NewEvent, StoredEvent};
 use crate::ids::{CommandId, EventId, StreamId, TenantId};
 use crate::store::{
     AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, LogBatch, LogPosition,
-    ReadAll, Snapshot, validate_new_events, validate_read,
+    ReadAll, Snapshot, validate_expected, validate_new_events, validate_read, validate_snapshot,
 };
 
 /// A thread-safe event store in memory: the default for examples and tests.
@@ -84,6 +84,7 @@ impl EventStore for InMemoryEventStore {
         command_id: Option<CommandId>,
     ) -> Result<AppendOutcome, StoreError> {
         validate_new_events(&events)?;
+        validate_expected(expected)?;
         let mut inner = self.write();
 
         if let Some(id) = command_id {
@@ -216,6 +217,7 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
+        validate_snapshot(&snapshot)?;
         let mut inner = self.write();
         let version = inner.version(stream);
         if snapshot.version == 0 || snapshot.version > version {

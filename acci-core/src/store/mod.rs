@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use memory::InMemoryEventStore;
-pub use validate::{MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, validate_new_events, validate_read};
+pub use validate::{
+    MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, MAX_SCHEMA_VERSION, MAX_STORED_NUMBER, check_json_text,
+    validate_expected, validate_new_events, validate_read, validate_snapshot,
+};
 
 use crate::error::StoreError;
 use crate::event::{NewEvent, StoredEvent};

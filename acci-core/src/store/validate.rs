@@ -12,6 +12,58 @@ use crate::store::ReadAll;
 pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
 /// Most events one [`ReadAll`] batch may ask for.
 pub const MAX_READ_BATCH: usize = 10_000;
+/// The highest schema version a store keeps (a PostgreSQL `integer`).
+pub const MAX_SCHEMA_VERSION: u32 = i32::MAX as u32;
+/// The highest version, sequence or position a store keeps (a PostgreSQL `bigint`).
+pub const MAX_STORED_NUMBER: u64 = i64::MAX as u64;
+
+/// Checks that every string in a JSON value (keys included) is free of NUL, which
+/// PostgreSQL's `jsonb` cannot hold.
+pub fn check_json_text(what: &str, value: &serde_json::Value) -> Result<(), ValidationError> {
+    let has_nul = |text: &str| text.contains('\0');
+    let bad = match value {
+        serde_json::Value::String(text) => has_nul(text),
+        serde_json::Value::Array(items) => {
+            return items
+                .iter()
+                .try_for_each(|item| check_json_text(what, item));
+        }
+        serde_json::Value::Object(fields) => {
+            for (key, item) in fields {
+                if has_nul(key) {
+                    return Err(nul_error(what));
+                }
+                check_json_text(what, item)?;
+            }
+            false
+        }
+        _ => false,
+    };
+    if bad { Err(nul_error(what)) } else { Ok(()) }
+}
+
+fn nul_error(what: &str) -> ValidationError {
+    ValidationError::new(
+        what.to_owned(),
+        "contains the character U+0000, which a store cannot keep in JSON",
+    )
+}
+
+/// Checks an expected version a store can compare against.
+pub fn validate_expected(expected: crate::store::ExpectedVersion) -> Result<(), StoreError> {
+    match expected {
+        crate::store::ExpectedVersion::Exactly(v) if v > MAX_STORED_NUMBER => {
+            Err(ValidationError::new(
+                "expected version",
+                format!(
+                    "is {v}, beyond the largest version a stream can reach ({MAX_STORED_NUMBER})"
+                ),
+            )
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Checks a list of events to append: not empty, not too long, valid type names, schema
 /// versions of 1 or more, payloads that are JSON objects, no event id twice.
@@ -34,10 +86,13 @@ pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
     let mut ids = HashSet::with_capacity(events.len());
     for (index, event) in events.iter().enumerate() {
         validate_type_name("event type", &event.event_type)?;
-        if event.schema_version == 0 {
+        if event.schema_version == 0 || event.schema_version > MAX_SCHEMA_VERSION {
             return Err(ValidationError::new(
                 format!("schema version of event {index} (`{}`)", event.event_type),
-                "is 0; versions start at 1",
+                format!(
+                    "is {}; versions run from 1 to {MAX_SCHEMA_VERSION}",
+                    event.schema_version
+                ),
             )
             .into());
         }
@@ -48,6 +103,15 @@ pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
             )
             .into());
         }
+        check_json_text(
+            &format!("payload of event {index} (`{}`)", event.event_type),
+            &event.payload,
+        )?;
+        let metadata = serde_json::to_value(&event.metadata).unwrap_or_default();
+        check_json_text(
+            &format!("metadata of event {index} (`{}`)", event.event_type),
+            &metadata,
+        )?;
         if !ids.insert(event.event_id) {
             return Err(StoreError::DuplicateEventId(event.event_id));
         }
@@ -57,6 +121,16 @@ pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
 
 /// Checks a global-log read: a batch size within bounds and valid type names.
 pub fn validate_read(request: &ReadAll) -> Result<(), StoreError> {
+    if request.after.position > MAX_STORED_NUMBER {
+        return Err(ValidationError::new(
+            "log position",
+            format!(
+                "is {}, beyond the largest position a store assigns ({MAX_STORED_NUMBER})",
+                request.after.position
+            ),
+        )
+        .into());
+    }
     if request.limit == 0 || request.limit > MAX_READ_BATCH {
         return Err(ValidationError::new(
             "read batch limit",
@@ -91,4 +165,21 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
     }
+}
+
+/// Checks a snapshot before it is saved: a state version a store can keep, and a state
+/// free of NUL characters.
+pub fn validate_snapshot(snapshot: &crate::store::Snapshot) -> Result<(), StoreError> {
+    if snapshot.state_version > MAX_STORED_NUMBER {
+        return Err(ValidationError::new(
+            "snapshot state version",
+            format!(
+                "is {}, beyond the largest a store keeps ({MAX_STORED_NUMBER})",
+                snapshot.state_version
+            ),
+        )
+        .into());
+    }
+    check_json_text("snapshot state", &snapshot.state)?;
+    Ok(())
 }

@@ -68,6 +68,7 @@ pub(crate) async fn append(
     command_id: Option<CommandId>,
 ) -> Result<AppendOutcome, StoreError> {
     validate_new_events(&events)?;
+    acci_core::validate_expected(expected)?;
     let expected_sql = match expected {
         ExpectedVersion::Any => None,
         ExpectedVersion::NoStream => Some(0),

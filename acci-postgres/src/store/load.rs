@@ -142,6 +142,7 @@ pub(crate) async fn save_snapshot(
     stream: &StreamId,
     snapshot: Snapshot,
 ) -> Result<(), StoreError> {
+    acci_core::validate_snapshot(&snapshot)?;
     sqlx::query("SELECT snapshots.save($1, $2, $3, $4, $5, $6, $7)")
         .bind(stream.tenant.as_str())
         .bind(&*stream.aggregate_type)

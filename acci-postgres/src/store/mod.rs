@@ -9,9 +9,12 @@ use acci_core::{
     AggregateLoad, AppendOutcome, CommandId, CommandRecord, EventStore, ExpectedVersion, LogBatch,
     NewEvent, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantId,
 };
+use std::sync::{Arc, OnceLock};
+
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};
+use tokio::sync::mpsc;
 
 use crate::error::store_error;
 
@@ -30,6 +33,8 @@ use crate::error::store_error;
 #[derive(Debug, Clone)]
 pub struct PgEventStore {
     pool: PgPool,
+    /// Wakes the task that tells projection runners new events were appended.
+    notifier: Arc<OnceLock<mpsc::Sender<()>>>,
 }
 
 impl PgEventStore {
@@ -45,7 +50,38 @@ impl PgEventStore {
 
     /// Uses an existing pool.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            notifier: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Tells listening projection runners that events were appended.
+    ///
+    /// Not from inside the append: a transaction that sends NOTIFY holds a server-wide
+    /// lock while it commits, which would make every append on the server commit one at
+    /// a time. A task of its own sends the notification after the commit instead, and
+    /// coalesces: while one is on its way, further appends add at most one more. Runners
+    /// poll as well, so a lost notification only delays them.
+    fn notify_appended(&self) {
+        let sender = self.notifier.get_or_init(|| {
+            let (sender, mut wake) = mpsc::channel::<()>(1);
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                // Ends when the last clone of the store is dropped.
+                while wake.recv().await.is_some() {
+                    let sent = sqlx::query("SELECT pg_notify($1, '')")
+                        .bind(crate::projection::EVENTS_CHANNEL)
+                        .execute(&pool)
+                        .await;
+                    if let Err(error) = sent {
+                        tracing::debug!(%error, "could not notify projection runners; they will poll");
+                    }
+                }
+            });
+            sender
+        });
+        let _ = sender.try_send(());
     }
 
     /// The pool underneath.
@@ -123,7 +159,11 @@ impl EventStore for PgEventStore {
         events: Vec<NewEvent>,
         command_id: Option<CommandId>,
     ) -> Result<AppendOutcome, StoreError> {
-        append::append(&self.pool, stream, expected, events, command_id).await
+        let outcome = append::append(&self.pool, stream, expected, events, command_id).await?;
+        if matches!(outcome, AppendOutcome::Appended(_)) {
+            self.notify_appended();
+        }
+        Ok(outcome)
     }
 
     async fn load(
