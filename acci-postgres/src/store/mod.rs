@@ -61,8 +61,8 @@ impl PgEventStore {
     /// Not from inside the append: a transaction that sends NOTIFY holds a server-wide
     /// lock while it commits, which would make every append on the server commit one at
     /// a time. A task of its own sends the notification after the commit instead, and
-    /// coalesces: while one is on its way, further appends add at most one more. Runners
-    /// poll as well, so a lost notification only delays them.
+    /// coalesces: at most one notification per [`NOTIFY_INTERVAL`], however many appends
+    /// there were. Runners poll as well, so a lost notification only delays them.
     fn notify_appended(&self) {
         let sender = self.notifier.get_or_init(|| {
             let (sender, mut wake) = mpsc::channel::<()>(1);
@@ -77,6 +77,8 @@ impl PgEventStore {
                     if let Err(error) = sent {
                         tracing::debug!(%error, "could not notify projection runners; they will poll");
                     }
+                    // At most one notification per interval: a burst of appends costs one.
+                    tokio::time::sleep(NOTIFY_INTERVAL).await;
                 }
             });
             sender
@@ -96,6 +98,9 @@ impl PgEventStore {
         crate::migrate::migrate(&self.pool).await
     }
 }
+
+/// The shortest time between two notifications to projection runners.
+pub const NOTIFY_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The transaction that holds the global log back: the oldest one on the server that has a
 /// transaction id and is still running. See [`PgEventStore::log_horizon_holder`].
