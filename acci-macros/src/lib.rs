@@ -7,6 +7,7 @@
 mod aggregate;
 mod common;
 mod event;
+mod projection;
 
 use proc_macro::TokenStream;
 
@@ -22,4 +23,10 @@ pub fn event(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Aggregate, attributes(aggregate))]
 pub fn derive_aggregate(input: TokenStream) -> TokenStream {
     aggregate::expand(input.into()).into()
+}
+
+#[allow(missing_docs)]
+#[proc_macro_attribute]
+pub fn projection(args: TokenStream, item: TokenStream) -> TokenStream {
+    projection::expand(args.into(), item.into()).into()
 }

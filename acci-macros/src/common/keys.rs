@@ -111,6 +111,25 @@ pub(crate) fn unknown_key<'a>(
     attribute: &str,
     known: &[&'a str],
 ) -> Option<&'a str> {
+    unknown_key_of(
+        cx,
+        meta,
+        &format!("`{attribute}` key"),
+        &format!("`{attribute}`"),
+        known,
+    )
+}
+
+/// [`unknown_key`] with its own words: `what` names the kind of key in the message
+/// ("`#[projection]` field key"), `whose` the place in the help ("`#[projection]` on a
+/// field").
+pub(crate) fn unknown_key_of<'a>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    what: &str,
+    whose: &str,
+    known: &[&'a str],
+) -> Option<&'a str> {
     let key = meta
         .path
         .segments
@@ -125,16 +144,27 @@ pub(crate) fn unknown_key<'a>(
         .join(", ");
     let suggestion = closest(&key, known);
     let help = match suggestion {
-        Some(best) => format!("did you mean `{best}`? The keys of `{attribute}` are: {list}"),
-        None => format!("the keys of `{attribute}` are: {list}"),
+        Some(best) => format!("did you mean `{best}`? The keys of {whose} are: {list}"),
+        None => format!("the keys of {whose} are: {list}"),
     };
-    cx.error_at(
-        &meta.path,
-        format!("unknown `{attribute}` key `{key}`"),
-        help,
-    );
+    cx.error_at(&meta.path, format!("unknown {what} `{key}`"), help);
     skip_value(meta);
     suggestion
+}
+
+/// A key that takes no value (`key`, `index`): reports `key = …` or `key(…)` and skips
+/// it. Returns whether the key stood alone.
+pub(crate) fn parse_flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> bool {
+    if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
+        return true;
+    }
+    cx.error_at(
+        &meta.path,
+        format!("`{key}` takes no value"),
+        format!("write it alone, as in {example}"),
+    );
+    skip_value(meta);
+    false
 }
 
 /// The known key nearest to `key` by edit distance, if it is near enough to be a typo.

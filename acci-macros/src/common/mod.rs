@@ -1,8 +1,10 @@
 //! Pieces every macro shares: the error collector, attribute keys, the runtime path,
-//! stored-name rules, error spans and the expansion printer.
+//! stored-name rules, `events(...)` lists, error spans and the expansion printer.
 
 mod ctxt;
 mod debug;
+mod events;
+mod items;
 mod keys;
 mod names;
 mod runtime;
@@ -10,7 +12,9 @@ mod spans;
 
 pub(crate) use ctxt::{Ctxt, help_error};
 pub(crate) use debug::print_expansion;
-pub(crate) use keys::{parse_key_value, skip_value, unknown_key};
+pub(crate) use events::{ListedEvent, check_event_list, parse_event_list, path_text};
+pub(crate) use items::{item_kind, keyword_span};
+pub(crate) use keys::{parse_flag, parse_key_value, skip_value, unknown_key, unknown_key_of};
 pub(crate) use names::check_stored_name;
 pub(crate) use runtime::{default_runtime, parse_runtime};
 pub(crate) use spans::{generic_span, respan};

@@ -1,0 +1,234 @@
+//! Expansion snapshots of `#[projection]`, and the generated SQL listed statement by
+//! statement. Each input here also compiles and runs in `tests/ui/projection/pass/`, and
+//! `tests/tests/projection_sql.rs` runs the SQL on PostgreSQL.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::sql::{SqlColumn, table_sql};
+
+fn expand(args: TokenStream, item: TokenStream) -> String {
+    let tokens = super::expand(args, item);
+    prettyplease::unparse(&syn::parse2(tokens).expect("the expansion is a valid file"))
+}
+
+#[test]
+fn simple_projection() {
+    insta::assert_snapshot!(expand(
+        quote!(
+            table = "user_view",
+            events(UserCreated, EmailChanged, UserDeleted),
+            version = 2
+        ),
+        quote! {
+            pub struct UserView {
+                #[projection(key)]
+                pub user_id: String,
+                #[projection(index)]
+                pub email: String,
+                #[projection(column = "display_name")]
+                pub name: String,
+                pub changes: i64,
+            }
+        }
+    ));
+}
+
+#[test]
+fn composite_key_with_renamed_event_enum() {
+    insta::assert_snapshot!(expand(
+        quote!(
+            events(OrderPlaced, OrderRefunded),
+            event_enum = RevenueChange
+        ),
+        quote! {
+            #[derive(Debug, PartialEq)]
+            pub struct DailyRevenue {
+                #[projection(key)]
+                pub tenant: String,
+                #[projection(key)]
+                pub day: NaiveDate,
+                pub orders: i32,
+                pub revenue: i64,
+            }
+        }
+    ));
+}
+
+#[test]
+fn json_columns_and_custom_crate_path() {
+    insta::assert_snapshot!(expand(
+        quote!(events(events::DeviceSeen), crate = "::platform::acci_core"),
+        quote! {
+            pub(crate) struct Device {
+                #[projection(key)]
+                pub id: Uuid,
+                pub last_seen: Option<DateTime<Utc>>,
+                pub tags: Vec<String>,
+                #[projection(json)]
+                pub settings: Settings,
+            }
+        }
+    ));
+}
+
+/// Every statement of the table in the `#[projection]` example of the docs, one per
+/// paragraph.
+#[test]
+fn sql_of_user_view() {
+    let columns = [
+        column("user_id", "text", false, true, false),
+        column("email", "text", false, false, true),
+        column("display_name", "text", false, false, false),
+        column("active", "boolean", false, false, false),
+        column("tags", "text[]", false, false, false),
+        column("settings", "jsonb", false, false, false),
+        column("last_login", "timestamptz", true, false, false),
+    ];
+    let sql = table_sql("user_view", &columns);
+    let mut listing = vec![
+        format!("create_table:\n{}", sql.create_table),
+        format!("select_by_keys:\n{}", sql.select_by_keys),
+        format!("upsert:\n{}", sql.upsert),
+        format!("delete_by_keys:\n{}", sql.delete_by_keys),
+        format!("select_page:\n{}", sql.select_page),
+    ];
+    listing.extend(
+        sql.create_indexes
+            .iter()
+            .map(|index| format!("create_index:\n{index}")),
+    );
+    listing.extend(
+        sql.finders
+            .iter()
+            .map(|(column, finder)| format!("finder `{column}`:\n{finder}")),
+    );
+    insta::assert_snapshot!(listing.join("\n\n"));
+}
+
+/// The statements of the macro's own model match the listing's: the columns, types and
+/// flags come from the fields as documented.
+#[test]
+fn sql_follows_the_fields() {
+    let tokens = super::expand(
+        quote!(table = "user_view", events(UserCreated)),
+        quote! {
+            pub struct UserView {
+                #[projection(key)] pub user_id: String,
+                #[projection(index)] pub email: String,
+                #[projection(column = "display_name")] pub name: String,
+                pub active: bool,
+                pub tags: Vec<String>,
+                #[projection(json)] pub settings: Settings,
+                pub last_login: Option<chrono::DateTime<chrono::Utc>>,
+            }
+        },
+    );
+    let expected = table_sql(
+        "user_view",
+        &[
+            column("user_id", "text", false, true, false),
+            column("email", "text", false, false, true),
+            column("display_name", "text", false, false, false),
+            column("active", "boolean", false, false, false),
+            column("tags", "text[]", false, false, false),
+            column("settings", "jsonb", false, false, false),
+            column("last_login", "timestamptz", true, false, false),
+        ],
+    );
+    let text = tokens.to_string();
+    for statement in [
+        &expected.create_table,
+        &expected.upsert,
+        &expected.select_page,
+        &expected.finders[0].1,
+    ] {
+        let literal = proc_macro2::Literal::string(statement).to_string();
+        assert!(text.contains(&literal), "missing {literal}");
+    }
+    assert!(!text.contains("compile_error"), "{text}");
+}
+
+#[test]
+fn table_names_default_to_snake_case() {
+    use super::check::snake_case;
+    assert_eq!(snake_case("UserView"), "user_view");
+    assert_eq!(snake_case("HTTPStats"), "http_stats");
+    assert_eq!(snake_case("UserV2"), "user_v2");
+    assert_eq!(snake_case("Stats2024Daily"), "stats2024_daily");
+    assert_eq!(snake_case("already_snake"), "already_snake");
+}
+
+#[test]
+fn type_map() {
+    use super::types::column_type;
+    let sql = |ty: syn::Type, json: bool| {
+        column_type(&ty, json)
+            .map(|t| (t.sql, t.nullable))
+            .map_err(|e| e.message)
+    };
+    assert_eq!(
+        sql(syn::parse_quote!(String), false),
+        Ok(("text".into(), false))
+    );
+    assert_eq!(
+        sql(
+            syn::parse_quote!(Option<chrono::DateTime<chrono::Utc>>),
+            false
+        ),
+        Ok(("timestamptz".into(), true))
+    );
+    assert_eq!(
+        sql(syn::parse_quote!(Option<Vec<u16>>), false),
+        Ok(("integer[]".into(), true))
+    );
+    assert_eq!(
+        sql(syn::parse_quote!(serde_json::Value), false),
+        Ok(("jsonb".into(), true))
+    );
+    assert_eq!(
+        sql(syn::parse_quote!(Settings), true),
+        Ok(("jsonb".into(), false))
+    );
+    assert_eq!(
+        sql(syn::parse_quote!(Option<Settings>), true),
+        Ok(("jsonb".into(), true))
+    );
+    for unsupported in [
+        quote!(u64),
+        quote!(usize),
+        quote!(i128),
+        quote!(Settings),
+        quote!(Vec<Option<String>>),
+        quote!(Option<Option<String>>),
+        quote!(Vec<Vec<String>>),
+        quote!(Vec<serde_json::Value>),
+        quote!((String, String)),
+        quote!(&'static str),
+        quote!([u8; 4]),
+    ] {
+        let ty: syn::Type = syn::parse2(unsupported.clone()).unwrap();
+        assert!(sql(ty, false).is_err(), "{unsupported} was accepted");
+    }
+    let message = sql(syn::parse_quote!(Vec<Option<String>>), false).unwrap_err();
+    assert_eq!(
+        message,
+        "`Vec<Option<String>>` has no column type: the elements of an array column cannot be `Option`"
+    );
+}
+
+fn column<'a>(
+    name: &'a str,
+    sql_type: &'a str,
+    nullable: bool,
+    key: bool,
+    index: bool,
+) -> SqlColumn<'a> {
+    SqlColumn {
+        name,
+        sql_type,
+        nullable,
+        key,
+        index,
+    }
+}

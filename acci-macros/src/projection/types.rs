@@ -1,0 +1,249 @@
+//! The PostgreSQL type of each field, chosen by the last segment of its Rust type.
+//!
+//! The map is syntactic (a macro sees names, not types), so it is kept small and exact:
+//! every type here round-trips through the JSON the SQL exchanges (`serde_json` on the
+//! Rust side, `jsonb_populate_recordset` and `to_jsonb` on the database side).
+
+use quote::ToTokens;
+
+/// The supported types, for the `help` of an unsupported one. The same table is in
+/// `acci-core/src/docs/projection.md`.
+pub(crate) const SUPPORTED: &str = "String → text, bool → boolean, i16 → smallint, i32 → integer, i64 → bigint, u8 and u16 → integer, u32 → bigint, f32 → real, f64 → double precision, Uuid → uuid, DateTime<Tz> → timestamptz, NaiveDate → date, NaiveDateTime → timestamp, serde_json::Value → jsonb, Option<T> → T with NULL, Vec<T> → T[] of one of these scalars";
+
+/// The scalar types by the last segment of their path.
+const SCALARS: &[(&str, &str)] = &[
+    ("String", "text"),
+    ("str", "text"),
+    ("bool", "boolean"),
+    ("i16", "smallint"),
+    ("i32", "integer"),
+    ("i64", "bigint"),
+    ("u8", "integer"),
+    ("u16", "integer"),
+    ("u32", "bigint"),
+    ("f32", "real"),
+    ("f64", "double precision"),
+    ("Uuid", "uuid"),
+    ("DateTime", "timestamptz"),
+    ("NaiveDate", "date"),
+    ("NaiveDateTime", "timestamp"),
+    ("Value", "jsonb"),
+];
+
+/// The key types `acci_core::__private::KeyFromAggregateId` is implemented for: a single
+/// key of one of them defaults to the aggregate id. Kept in step with acci-core.
+const FROM_AGGREGATE_ID: &[&str] = &["String", "Uuid", "i16", "i32", "i64"];
+
+/// A field's column type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ColumnType {
+    /// The PostgreSQL type: `text`, `bigint[]`, `jsonb`.
+    pub(crate) sql: String,
+    /// Whether the column takes NULL: an `Option`, or a `serde_json::Value` (whose `null`
+    /// the database stores as NULL).
+    pub(crate) nullable: bool,
+    /// Whether the field is an `Option`.
+    pub(crate) option: bool,
+    /// Whether the column is a `jsonb` value (`Value` or `#[projection(json)]`).
+    pub(crate) jsonb: bool,
+    /// Whether the column holds floating-point numbers (no `Eq`, so no key).
+    pub(crate) float: bool,
+    /// Whether a key of this type is made from an aggregate id by acci-core.
+    pub(crate) from_aggregate_id: bool,
+}
+
+impl ColumnType {
+    /// The column of a field whose type cannot be mapped, so expansion can go on.
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            sql: "jsonb".to_owned(),
+            nullable: false,
+            option: false,
+            jsonb: true,
+            float: false,
+            from_aggregate_id: false,
+        }
+    }
+}
+
+/// Why a type has no column type: the message, and the part of the field's type to
+/// point at (`Option` in `Vec<Option<String>>`, `u64` in `Option<u64>`).
+pub(crate) struct Unsupported {
+    pub(crate) message: String,
+    pub(crate) at: proc_macro2::TokenStream,
+}
+
+impl Unsupported {
+    fn new(message: String, at: &syn::Type) -> Self {
+        Self {
+            message,
+            at: at.to_token_stream(),
+        }
+    }
+}
+
+/// The column type of `ty`; `json` stores any type as `jsonb`.
+pub(crate) fn column_type(ty: &syn::Type, json: bool) -> Result<ColumnType, Unsupported> {
+    let shown = type_text(ty);
+    let (inner, option) = match generic_argument(ty, "Option") {
+        Some(inner) => (inner, true),
+        None => (ty, false),
+    };
+    if json {
+        return Ok(ColumnType {
+            sql: "jsonb".to_owned(),
+            nullable: option,
+            option,
+            jsonb: true,
+            float: false,
+            from_aggregate_id: false,
+        });
+    }
+    if option && generic_argument(inner, "Option").is_some() {
+        return Err(Unsupported::new(
+            format!("`{shown}` has no column type: one NULL cannot tell `None` from `Some(None)`"),
+            inner,
+        ));
+    }
+    if let Some(element) = generic_argument(inner, "Vec") {
+        if generic_argument(element, "Option").is_some() {
+            return Err(Unsupported::new(
+                format!(
+                    "`{shown}` has no column type: the elements of an array column cannot be `Option`"
+                ),
+                element,
+            ));
+        }
+        let (name, sql) = scalar(element).map_err(|why| {
+            Unsupported::new(
+                format!(
+                    "`{shown}` has no column type: an array column holds scalars, and {}",
+                    inner_reason(&why)
+                ),
+                element,
+            )
+        })?;
+        if sql == "jsonb" {
+            return Err(Unsupported::new(
+                format!(
+                    "`{shown}` has no column type: an array column holds scalars, not JSON values"
+                ),
+                element,
+            ));
+        }
+        return Ok(ColumnType {
+            sql: format!("{sql}[]"),
+            nullable: option,
+            option,
+            jsonb: false,
+            float: matches!(name.as_str(), "f32" | "f64"),
+            from_aggregate_id: false,
+        });
+    }
+    let (name, sql) = scalar(inner).map_err(|why| {
+        let message = if option {
+            format!("`{shown}` has no column type: {}", inner_reason(&why))
+        } else {
+            why
+        };
+        Unsupported::new(message, inner)
+    })?;
+    let jsonb = sql == "jsonb";
+    Ok(ColumnType {
+        sql: sql.to_owned(),
+        nullable: option || jsonb,
+        option,
+        jsonb,
+        float: matches!(name.as_str(), "f32" | "f64"),
+        from_aggregate_id: !option && FROM_AGGREGATE_ID.contains(&name.as_str()),
+    })
+}
+
+/// The last path segment of a scalar type and its PostgreSQL type, or why it has none
+/// (a message: "`u64` has no column type: …").
+fn scalar(ty: &syn::Type) -> Result<(String, &'static str), String> {
+    let shown = type_text(ty);
+    let why = match unwrap_group(ty) {
+        syn::Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last().expect("a path has a segment");
+            let name = last.ident.to_string();
+            if let Some((_, sql)) = SCALARS.iter().find(|(rust, _)| *rust == name) {
+                return Ok((name, sql));
+            }
+            match name.as_str() {
+                "u64" | "u128" | "i128" => "its values do not all fit in `bigint`",
+                "usize" | "isize" => "its size depends on the platform",
+                _ => "",
+            }
+        }
+        syn::Type::Reference(_) => "a read model owns its values, so a field cannot be a reference",
+        syn::Type::Tuple(_) => "a tuple is not one column",
+        syn::Type::Array(_) | syn::Type::Slice(_) => "an array column is a `Vec<T>`",
+        _ => "",
+    };
+    Err(if why.is_empty() {
+        format!("`{shown}` has no PostgreSQL column type")
+    } else {
+        format!("`{shown}` has no column type: {why}")
+    })
+}
+
+/// The message about an inner type as a clause of the outer one's: "`Settings` has no
+/// PostgreSQL column type".
+fn inner_reason(why: &str) -> String {
+    why.replacen(" has no column type: ", " has no column type because ", 1)
+}
+
+/// `T` when `ty` is `Wrapper<T>` (by the last segment of its path).
+fn generic_argument<'a>(ty: &'a syn::Type, wrapper: &str) -> Option<&'a syn::Type> {
+    let syn::Type::Path(path) = unwrap_group(ty) else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != wrapper {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    match (types.next(), types.next()) {
+        (Some(inner), None) => Some(inner),
+        _ => None,
+    }
+}
+
+/// The type inside invisible groups (from `macro_rules!`) and parentheses.
+fn unwrap_group(ty: &syn::Type) -> &syn::Type {
+    match ty {
+        syn::Type::Group(group) => unwrap_group(&group.elem),
+        syn::Type::Paren(paren) => unwrap_group(&paren.elem),
+        other => other,
+    }
+}
+
+/// A type as the user would write it: `Vec<Option<String>>`, not `Vec < Option < … > >`.
+pub(crate) fn type_text(ty: &syn::Type) -> String {
+    let raw = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let next = chars.peek().copied();
+            let prev = out.chars().last();
+            let tight_before = matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']'));
+            let tight_after = matches!(prev, Some('<' | '&' | '(' | '[' | ':'));
+            if tight_before || tight_after {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out.replace(',', ", ").replace(";", "; ")
+}
