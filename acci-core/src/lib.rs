@@ -39,6 +39,10 @@ pub use acci_macros::event;
 #[doc = include_str!("docs/aggregate.md")]
 pub use acci_macros::Aggregate;
 
+#[cfg(feature = "derive")]
+#[doc = include_str!("docs/projection.md")]
+pub use acci_macros::projection;
+
 /// Everything a module of domain code needs: `use acci_core::prelude::*;`.
 pub mod prelude {
     // `Aggregate` names the trait and, with the `derive` feature, the derive as well.
@@ -47,9 +51,13 @@ pub mod prelude {
     pub use crate::event;
     pub use crate::{
         AggregateId, Apply, Command, CommandError, CommandId, Event, EventEnum, EventStore,
-        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Recorded, Repository, RetryPolicy,
-        TenantId, ValidationError,
+        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Project, Projection, Recorded,
+        Repository, RetryPolicy, TenantId, ValidationError,
     };
+
+    // The attribute only: `crate::projection` would bring the module of that name too.
+    #[cfg(feature = "derive")]
+    pub use acci_macros::projection;
 }
 
 /// What the generated code names. Not part of the API: it changes without notice.
