@@ -150,10 +150,110 @@ pub mod domain {
             *self = Order::Done;
         }
     }
+
+    /// An account's preferences, stored as one `jsonb` column.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Preferences {
+        /// The language of statements.
+        pub language: String,
+    }
+
+    /// One row per account.
+    #[projection(
+        table = "account_balances",
+        events(Opened, Deposited, Closed),
+        version = 3
+    )]
+    pub struct AccountBalance {
+        /// The account's id.
+        #[projection(key)]
+        pub account_id: String,
+        /// Who owns it.
+        #[projection(index, column = "owner_name")]
+        pub owner: String,
+        /// The balance, in cents.
+        pub balance: i64,
+        /// Whether the account is open.
+        pub open: bool,
+        /// When it was closed.
+        pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Labels.
+        pub labels: Vec<String>,
+        /// Preferences.
+        #[projection(json)]
+        pub preferences: Preferences,
+    }
+
+    impl Project<Opened> for AccountBalance {
+        fn project(row: &mut Option<Self>, event: &Recorded<Opened>) {
+            *row = Some(Self {
+                account_id: event.stream.aggregate_id.to_string(),
+                owner: event.data.owner.clone(),
+                balance: 0,
+                open: true,
+                closed_at: None,
+                labels: vec![event.data.currency.clone()],
+                preferences: Preferences::default(),
+            });
+        }
+    }
+
+    impl Project<Deposited> for AccountBalance {
+        fn project(row: &mut Option<Self>, event: &Recorded<Deposited>) {
+            if let Some(row) = row {
+                row.balance += i64::try_from(event.data.amount).unwrap_or(i64::MAX);
+            }
+        }
+    }
+
+    impl Project<Closed> for AccountBalance {
+        fn project(row: &mut Option<Self>, event: &Recorded<Closed>) {
+            if let Some(row) = row {
+                row.open = false;
+                row.closed_at = Some(event.recorded_at);
+            }
+        }
+    }
+
+    /// Deposits per owner and day: a composite key, so `key` is overridden.
+    #[projection(events(Deposited), event_enum = DailyDepositEvent)]
+    pub struct DailyDeposits {
+        /// The account.
+        #[projection(key)]
+        pub account_id: String,
+        /// The day.
+        #[projection(key)]
+        pub day: chrono::NaiveDate,
+        /// How much came in.
+        pub amount: i64,
+    }
+
+    impl Project<Deposited> for DailyDeposits {
+        fn key(
+            event: &Recorded<Deposited>,
+        ) -> Result<(String, chrono::NaiveDate), acci_core::ProjectionError> {
+            Ok((
+                event.stream.aggregate_id.to_string(),
+                event.recorded_at.date_naive(),
+            ))
+        }
+
+        fn project(row: &mut Option<Self>, event: &Recorded<Deposited>) {
+            let (account_id, day) = <Self as Project<Deposited>>::key(event).unwrap_or_default();
+            let row = row.get_or_insert(Self {
+                account_id,
+                day,
+                amount: 0,
+            });
+            row.amount += i64::try_from(event.data.amount).unwrap_or(i64::MAX);
+        }
+    }
 }
 
-use acci_core::{Aggregate, EventEnum};
-use domain::{AccountChange, BankAccount, Deposited, Order, OrderChange};
+use acci_core::{Aggregate, EventEnum, Projection};
+use domain::{
+    AccountBalance, AccountChange, BankAccount, DailyDeposits, Deposited, Order, OrderChange,
+};
 use serde_json::json;
 
 #[test]
@@ -183,4 +283,18 @@ fn generated_code_works_under_strict_lints() {
             owner: "Bob".into()
         }
     );
+}
+
+#[test]
+fn generated_projection_works_under_strict_lints() {
+    assert_eq!(AccountBalance::NAME, "account_balances");
+    assert_eq!(
+        AccountBalance::EVENT_TYPES,
+        ["AccountOpened", "Deposited", "AccountClosed"]
+    );
+    assert!(AccountBalance::TABLE.finder("owner_name").is_some());
+    assert_eq!(DailyDeposits::TABLE.key_columns().count(), 2);
+    let id = acci_core::AggregateId::new("a-1").unwrap();
+    assert_eq!(AccountBalance::key_from_aggregate_id(&id).unwrap(), "a-1");
+    assert!(DailyDeposits::key_from_aggregate_id(&id).is_err());
 }
