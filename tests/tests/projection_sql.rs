@@ -13,52 +13,52 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 #[event]
-pub struct DeviceTouched {}
+struct DeviceTouched {}
 
 /// Stored as one `jsonb` column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
-    pub theme: String,
-    pub volume: u8,
-    pub shortcuts: Vec<String>,
+struct Settings {
+    theme: String,
+    volume: u8,
+    shortcuts: Vec<String>,
 }
 
 /// Every supported column type; the key is composite, one column is renamed, and one is
 /// called `r`, like the alias the generated `SELECT`s give the table.
 #[projection(table = "device_view", events(DeviceTouched))]
 #[derive(PartialEq)]
-pub struct DeviceView {
+struct DeviceView {
     #[projection(key)]
-    pub tenant: String,
+    tenant: String,
     #[projection(key)]
-    pub id: Uuid,
+    id: Uuid,
     #[projection(index)]
-    pub name: String,
+    name: String,
     #[projection(column = "is_online")]
-    pub online: bool,
-    pub small: i16,
-    pub medium: i32,
-    pub large: i64,
-    pub byte: u8,
-    pub port: u16,
-    pub count: u32,
-    pub ratio: f32,
-    pub precise: f64,
-    pub seen_at: DateTime<Utc>,
-    pub born_on: NaiveDate,
-    pub local_time: NaiveDateTime,
-    pub extra: Value,
-    pub nickname: Option<String>,
-    pub last_seen: Option<DateTime<Utc>>,
-    pub tags: Vec<String>,
-    pub readings: Vec<f64>,
-    pub ids: Option<Vec<Uuid>>,
+    online: bool,
+    small: i16,
+    medium: i32,
+    large: i64,
+    byte: u8,
+    port: u16,
+    count: u32,
+    ratio: f32,
+    precise: f64,
+    seen_at: DateTime<Utc>,
+    born_on: NaiveDate,
+    local_time: NaiveDateTime,
+    extra: Value,
+    nickname: Option<String>,
+    last_seen: Option<DateTime<Utc>>,
+    tags: Vec<String>,
+    readings: Vec<f64>,
+    ids: Option<Vec<Uuid>>,
     #[projection(json)]
-    pub settings: Settings,
+    settings: Settings,
     #[projection(json)]
-    pub previous: Option<Settings>,
+    previous: Option<Settings>,
     #[projection(index)]
-    pub r: String,
+    r: String,
 }
 
 impl Project<DeviceTouched> for DeviceView {
@@ -77,11 +77,11 @@ impl Project<DeviceTouched> for DeviceView {
 
 /// Every column is a key: an upsert of a row that exists does nothing.
 #[projection(table = "device_tags", events(DeviceTouched))]
-pub struct DeviceTag {
+struct DeviceTag {
     #[projection(key)]
-    pub device: Uuid,
+    device: Uuid,
     #[projection(key)]
-    pub tag: String,
+    tag: String,
 }
 
 impl Project<DeviceTouched> for DeviceTag {
