@@ -90,7 +90,7 @@ pub(crate) async fn run_batch<P: Projection>(
         .after(after)
         .limit(batch_size)
         .event_types(P::EVENT_TYPES.iter().copied());
-    let batch = crate::store::read_log(&mut *tx, &request).await?;
+    let batch = crate::store::read_log(&mut tx, &request).await?;
     let caught_up = batch.events.len() < batch_size;
     if batch.events.is_empty() {
         if batch.next > after {

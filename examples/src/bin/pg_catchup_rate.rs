@@ -173,7 +173,7 @@ async fn baseline(pool: &sqlx::PgPool, store: &PgEventStore) -> Result<Duration,
             row.1 += 1;
         }
         let (accounts, (totals, counts)): (Vec<String>, (Vec<i64>, Vec<i64>)) =
-            touched.into_iter().map(|(k, (t, c))| (k, (t, c))).unzip();
+            touched.into_iter().unzip();
         let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO raw_balances SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) \
