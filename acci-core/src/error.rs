@@ -50,7 +50,7 @@ pub struct ConcurrencyConflict {
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeFailure {
     /// No event of the aggregate is stored under this type name.
-    #[error("no event in this aggregate is stored as `{0}`")]
+    #[error("no listed event is stored as `{0}`")]
     UnknownEventType(String),
     /// The stored schema version is newer than this build knows, or older with no upcast.
     #[error("schema version {found} is not readable by this build: {reason}")]

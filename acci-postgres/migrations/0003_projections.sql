@@ -42,5 +42,7 @@ CREATE TABLE projections.dead_letters (
 -- Runners read every tenant's events and own their read-model tables.
 GRANT USAGE, CREATE ON SCHEMA projections, read_models, read_models_rebuild, read_models_retired TO acci_all_tenants;
 GRANT SELECT, INSERT, UPDATE, DELETE ON projections.checkpoints, projections.dead_letters TO acci_all_tenants;
--- Applications read the read models (runners grant SELECT on each table they create).
-GRANT USAGE ON SCHEMA read_models TO acci_app;
+-- Applications read the read models (runners grant SELECT on each table they create), and
+-- the checkpoints and dead letters, to wait for their writes and to watch the runners.
+GRANT USAGE ON SCHEMA read_models, projections TO acci_app;
+GRANT SELECT ON projections.checkpoints, projections.dead_letters TO acci_app;

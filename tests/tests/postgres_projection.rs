@@ -382,9 +382,10 @@ async fn read_your_writes_with_a_timeout() {
         let r = runner.clone();
         tokio::spawn(async move { r.run(std::future::pending()).await })
     };
+    // The application's own role waits, as a request handler would.
+    let app = ProjectionRunner::<Balance>::new(db.pool_as(Some(APP_LOGIN), 1).await);
     assert!(
-        runner
-            .wait_for(position, Duration::from_secs(30))
+        app.wait_for(position, Duration::from_secs(30))
             .await
             .unwrap()
     );
@@ -473,6 +474,12 @@ async fn a_changed_version_rebuilds_while_readers_read() {
     assert_eq!(
         (status.version, status.events_applied, status.lag_events),
         (2, 300, 0)
+    );
+    // An older build that starts later stays out of the way instead of rebuilding back.
+    let refused = runner(&db).await.prepare().await.unwrap_err();
+    assert!(
+        refused.to_string().contains("newer than this build"),
+        "{refused}"
     );
 }
 

@@ -158,7 +158,10 @@ impl<P: Projection> ProjectionRunner<P> {
             .pool
             .acquire()
             .await
-            .map_err(|e| store_error(e, "acquiring a connection"))?;
+            .map_err(|e| store_error(e, "acquiring a connection"))?
+            // Out of the pool: a rebuild holds a session lock on it, which must not go
+            // back into the pool if this call is cancelled.
+            .detach();
         self.prepare_on(&mut conn).await
     }
 
@@ -178,6 +181,18 @@ impl<P: Projection> ProjectionRunner<P> {
                 .await
                 .map_err(|e| store_error(e, &doing))?;
         match stored {
+            Some(version) if version > version_param::<P>() => {
+                return Err(StoreError::Backend {
+                    message: format!(
+                        "projection `{}` is at version {version} in the database, newer than this build's {}; \
+                         a newer build runs it, so this one stays out of the way",
+                        P::NAME,
+                        P::VERSION
+                    ),
+                    retryable: false,
+                    source: None,
+                });
+            }
             Some(version) if version != version_param::<P>() => {
                 tx.commit().await.map_err(|e| store_error(e, &doing))?;
                 tracing::info!(
@@ -213,11 +228,28 @@ impl<P: Projection> ProjectionRunner<P> {
             .pool
             .acquire()
             .await
-            .map_err(|e| store_error(e, "acquiring a connection"))?;
+            .map_err(|e| store_error(e, "acquiring a connection"))?
+            .detach();
         self.rebuild_on(&mut conn).await
     }
 
     async fn rebuild_on(&self, conn: &mut PgConnection) -> Result<u64, StoreError> {
+        // One rebuild at a time: they share the side table and its checkpoint.
+        let lock = format!("acci.rebuild.{}", P::NAME);
+        sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+            .bind(&lock)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| store_error(e, "taking the rebuild lock"))?;
+        let rebuilt = self.rebuild_locked(conn).await;
+        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(&lock)
+            .execute(&mut *conn)
+            .await;
+        rebuilt
+    }
+
+    async fn rebuild_locked(&self, conn: &mut PgConnection) -> Result<u64, StoreError> {
         let doing = format!("rebuilding projection `{}`", P::NAME);
         let checkpoint = rebuild_checkpoint::<P>();
         let table = quoted(P::TABLE.table);
@@ -296,7 +328,8 @@ impl<P: Projection> ProjectionRunner<P> {
             .pool
             .acquire()
             .await
-            .map_err(|e| store_error(e, "acquiring a connection"))?;
+            .map_err(|e| store_error(e, "acquiring a connection"))?
+            .detach();
         let mut failures = HashMap::new();
         self.drain(&mut conn, &mut failures).await
     }
@@ -615,6 +648,13 @@ async fn create_table<P: Projection>(
         "GRANT SELECT ON {} TO {}",
         quoted(P::TABLE.table),
         crate::APP_ROLE
+    ));
+    // Owned by the runners' group, so a standby logged in as another role can write it,
+    // rebuild it and swap it.
+    statements.push(format!(
+        "ALTER TABLE {} OWNER TO {}",
+        quoted(P::TABLE.table),
+        crate::ALL_TENANTS_ROLE
     ));
     statements.push("RESET search_path".to_owned());
     for statement in statements {
