@@ -11,6 +11,7 @@ use serde_json::Value;
 use sqlx::{Connection, PgConnection, Row};
 
 use super::keys::key_object;
+use super::model::RunnerModel;
 use crate::error::store_error;
 use crate::rows::{corrupt, log_position, to_i64};
 
@@ -25,9 +26,10 @@ pub(crate) struct BatchOutcome {
     pub(crate) caught_up: bool,
 }
 
-/// Why a batch did not commit.
+/// Why a batch did not commit: the storage failed (the runner tries the batch again), or
+/// one event failed to project (the runner retries, then parks it, by its policy).
 #[derive(Debug)]
-pub(crate) enum BatchError {
+pub enum BatchError {
     /// The database failed; the batch can run again.
     Storage(StoreError),
     /// One event failed to project (decode, key, or a panic in `project`); nothing of the
@@ -55,15 +57,17 @@ pub(crate) struct Target<'a> {
     pub(crate) checkpoint: &'a str,
 }
 
-/// Runs one batch of `P` into `target`. Events in `to_park` are written to the
+/// Runs one batch of `model` into `target`. Events in `to_park` are written to the
 /// dead-letter table with their error instead of being applied.
-pub(crate) async fn run_batch<P: Projection>(
+pub(crate) async fn run_batch<M: RunnerModel>(
+    model: &M,
     conn: &mut PgConnection,
     target: Target<'_>,
     batch_size: usize,
     to_park: &HashMap<EventId, (String, u32)>,
 ) -> Result<BatchOutcome, BatchError> {
-    let doing = |what: &str| format!("projection `{}`: {what}", P::NAME);
+    let name = model.name();
+    let doing = |what: &str| format!("projection `{name}`: {what}");
     let mut tx = conn
         .begin()
         .await
@@ -79,7 +83,7 @@ pub(crate) async fn run_batch<P: Projection>(
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| store_error(e, &doing("reading the checkpoint")))?
-        .ok_or_else(|| corrupt(format!("projection `{}` has no checkpoint; prepare it first", P::NAME)))?;
+        .ok_or_else(|| corrupt(format!("projection `{name}` has no checkpoint; prepare it first")))?;
     let after = log_position(
         &row.try_get::<String, _>("transaction_id")
             .map_err(corrupt)?,
@@ -89,14 +93,14 @@ pub(crate) async fn run_batch<P: Projection>(
     let request = ReadAll::new(TenantScope::AllTenants)
         .after(after)
         .limit(batch_size)
-        .event_types(P::EVENT_TYPES.iter().copied());
+        .event_types(model.event_types().iter().copied());
     let batch = crate::store::read_log(&mut tx, &request).await?;
     let caught_up = batch.events.len() < batch_size;
     if batch.events.is_empty() {
         if batch.next > after {
             // Nothing to apply, but the horizon moved past filtered events: keep up, so a
             // caller waiting for a position of another event type gets there.
-            save_checkpoint::<P>(&mut tx, target, after, batch.next, 0, 0, None).await?;
+            save_checkpoint(name, &mut tx, target, after, batch.next, 0, 0, None).await?;
             tx.commit()
                 .await
                 .map_err(|e| store_error(e, &doing("committing the checkpoint")))?;
@@ -108,16 +112,51 @@ pub(crate) async fn run_batch<P: Projection>(
         });
     }
 
-    // Decode every event and find its row key; park what is to be parked.
-    let mut work = Vec::with_capacity(batch.events.len());
+    // Park what is to be parked; the model applies the rest.
+    let mut events = Vec::with_capacity(batch.events.len());
     let mut parked = 0;
     let last_event_at = batch.events.last().map(|e| e.recorded_at);
     for stored in batch.events {
-        if let Some((error, attempts)) = to_park.get(&stored.event_id) {
-            park::<P>(&mut tx, &stored, error, *attempts).await?;
-            parked += 1;
-            continue;
+        match to_park.get(&stored.event_id) {
+            Some((error, attempts)) => {
+                park(name, &mut tx, &stored, error, *attempts).await?;
+                parked += 1;
+            }
+            None => events.push(stored),
         }
+    }
+    let applied = events.len() as u64;
+    model.apply(&mut tx, events).await?;
+    save_checkpoint(
+        name,
+        &mut tx,
+        target,
+        after,
+        batch.next,
+        applied,
+        parked,
+        last_event_at,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| store_error(e, &doing("committing a batch")))?;
+    Ok(BatchOutcome {
+        applied,
+        parked,
+        caught_up,
+    })
+}
+
+/// Applies the events of one batch to a `#[projection]` table: decodes them, loads every
+/// touched row in one query, applies the events in log order, writes the rows back in one
+/// statement and deletes the emptied ones in another.
+pub(crate) async fn apply_to_table<P: Projection>(
+    conn: &mut PgConnection,
+    events: Vec<StoredEvent>,
+) -> Result<(), BatchError> {
+    let mut work = Vec::with_capacity(events.len());
+    for stored in events {
         let event_id = stored.event_id;
         let event = P::decode(stored).map_err(|e| BatchError::Event {
             event_id,
@@ -129,14 +168,11 @@ pub(crate) async fn run_batch<P: Projection>(
         })?;
         work.push((event_id, key, event));
     }
-
-    // Load every touched row in one query, apply the events in log order, write the rows
-    // back in one statement and delete the emptied ones in another.
     let mut rows: BTreeMap<P::Key, (bool, Option<P>)> = BTreeMap::new();
     for (_, key, _) in &work {
         rows.entry(key.clone()).or_insert((false, None));
     }
-    load_rows::<P>(&mut tx, &mut rows).await?;
+    load_rows::<P>(conn, &mut rows).await?;
     for (event_id, key, event) in &work {
         let (_, row) = rows.get_mut(key).expect("every key was entered above");
         // `project` is user code: a panic fails this event, not the runner.
@@ -147,25 +183,7 @@ pub(crate) async fn run_batch<P: Projection>(
             }
         })?;
     }
-    write_rows::<P>(&mut tx, rows).await?;
-    save_checkpoint::<P>(
-        &mut tx,
-        target,
-        after,
-        batch.next,
-        work.len() as u64,
-        parked,
-        last_event_at,
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(|e| store_error(e, &doing("committing a batch")))?;
-    Ok(BatchOutcome {
-        applied: work.len() as u64,
-        parked,
-        caught_up,
-    })
+    write_rows::<P>(conn, rows).await
 }
 
 async fn load_rows<P: Projection>(
@@ -230,7 +248,9 @@ async fn write_rows<P: Projection>(
 
 /// Moves the checkpoint from `from` to `to`, only if it is still at `from`: a second
 /// runner that got here first makes this batch roll back instead of counting twice.
-async fn save_checkpoint<P: Projection>(
+#[allow(clippy::too_many_arguments)]
+async fn save_checkpoint(
+    name: &str,
     conn: &mut PgConnection,
     target: Target<'_>,
     from: LogPosition,
@@ -256,17 +276,12 @@ async fn save_checkpoint<P: Projection>(
     .bind(to_i64(from.position, "log position")?)
     .execute(&mut *conn)
     .await
-    .map_err(|e| {
-        store_error(
-            e,
-            &format!("projection `{}`: saving the checkpoint", P::NAME),
-        )
-    })?;
+    .map_err(|e| store_error(e, &format!("projection `{name}`: saving the checkpoint")))?;
     if moved.rows_affected() != 1 {
         return Err(BatchError::Storage(StoreError::Backend {
             message: format!(
                 "projection `{}`: another runner moved the checkpoint; this batch is dropped",
-                P::NAME
+                name
             ),
             retryable: true,
             source: None,
@@ -275,13 +290,14 @@ async fn save_checkpoint<P: Projection>(
     Ok(())
 }
 
-async fn park<P: Projection>(
+pub(crate) async fn park(
+    name: &str,
     conn: &mut PgConnection,
     event: &StoredEvent,
     error: &str,
     attempts: u32,
 ) -> Result<(), BatchError> {
-    tracing::warn!(projection = P::NAME, event_id = %event.event_id, event_type = %event.event_type, error,
+    tracing::warn!(projection = name, event_id = %event.event_id, event_type = %event.event_type, error,
         "parking an event that does not project");
     sqlx::query(
         "INSERT INTO projections.dead_letters \
@@ -291,7 +307,7 @@ async fn park<P: Projection>(
          ON CONFLICT (projection, event_id) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts, \
              parked_at = clock_timestamp()",
     )
-    .bind(P::NAME)
+    .bind(name)
     .bind(event.event_id.as_uuid())
     .bind(event.stream.tenant.as_str())
     .bind(&*event.stream.aggregate_type)
@@ -304,7 +320,7 @@ async fn park<P: Projection>(
     .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
     .execute(&mut *conn)
     .await
-    .map_err(|e| store_error(e, &format!("projection `{}`: parking an event", P::NAME)))?;
+    .map_err(|e| store_error(e, &format!("projection `{name}`: parking an event")))?;
     Ok(())
 }
 

@@ -3,12 +3,16 @@
 
 mod batch;
 mod keys;
+mod model;
 mod query;
 mod runner;
 
+pub use batch::BatchError;
+pub use model::{Custom, CustomProjection, RunnerModel, Table};
 pub use query::PgReadModels;
 pub use runner::{
-    DeadLetter, FailurePolicy, ProjectionRunner, ProjectionState, RunnerOptions, RunnerStatus,
+    CustomProjectionRunner, DeadLetter, FailurePolicy, ProjectionRunner, ProjectionState, Replayed,
+    Runner, RunnerOptions, RunnerStatus,
 };
 
 /// The schema read-model tables live in.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acci_core::{EventId, LogPosition, Projection, StoreError};
@@ -11,7 +11,7 @@ use sqlx::postgres::PgListener;
 use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
 
 use super::batch::{BatchError, Target, run_batch};
-use super::keys::check_table;
+use super::model::{Custom, CustomProjection, RunnerModel, Table};
 use crate::error::store_error;
 use crate::rows::{corrupt, log_position, to_u64};
 
@@ -99,6 +99,15 @@ pub struct RunnerStatus {
     pub last_error: Option<String>,
 }
 
+/// What [`Runner::replay_dead_letters`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replayed {
+    /// Parked events that projected this time and left the dead-letter table.
+    pub applied: u64,
+    /// Parked events that failed again and stay parked.
+    pub still_failing: u64,
+}
+
 /// An event a projection parked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
@@ -127,23 +136,52 @@ pub struct DeadLetter {
 ///
 /// Connect it as a role in `acci_all_tenants` (it reads every tenant) that may create
 /// tables in the `read_models` schema.
-#[derive(Debug, Clone)]
-pub struct ProjectionRunner<P: Projection> {
+#[derive(Debug)]
+pub struct Runner<M> {
     pool: PgPool,
     options: RunnerOptions,
-    projection: PhantomData<fn() -> P>,
+    model: Arc<M>,
 }
 
-impl<P: Projection> ProjectionRunner<P> {
-    /// A runner for `P` with the default options.
+/// The runner of a `#[projection]` read model `P`.
+pub type ProjectionRunner<P> = Runner<Table<P>>;
+
+/// The runner of a hand-written [`CustomProjection`].
+pub type CustomProjectionRunner<C> = Runner<Custom<C>>;
+
+impl<M> Clone for Runner<M> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            options: self.options,
+            model: Arc::clone(&self.model),
+        }
+    }
+}
+
+impl<P: Projection> Runner<Table<P>> {
+    /// A runner for the `#[projection]` read model `P`, with the default options.
     pub fn new(pool: PgPool) -> Self {
         Self {
             pool,
             options: RunnerOptions::default(),
-            projection: PhantomData,
+            model: Arc::new(Table::default()),
         }
     }
+}
 
+impl<C: CustomProjection> Runner<Custom<C>> {
+    /// A runner for the hand-written projection `projection`, with the default options.
+    pub fn new(pool: PgPool, projection: C) -> Self {
+        Self {
+            pool,
+            options: RunnerOptions::default(),
+            model: Arc::new(Custom(projection)),
+        }
+    }
+}
+
+impl<M: RunnerModel> Runner<M> {
     /// Uses `options`.
     pub fn with_options(mut self, options: RunnerOptions) -> Self {
         self.options = options;
@@ -166,39 +204,38 @@ impl<P: Projection> ProjectionRunner<P> {
     }
 
     async fn prepare_on(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
-        check_table(P::TABLE).map_err(corrupt)?;
-        let doing = format!("preparing projection `{}`", P::NAME);
+        let doing = format!("preparing projection `{}`", self.model.name());
         let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("acci.prepare.{}", P::NAME))
+            .bind(format!("acci.prepare.{}", self.model.name()))
             .execute(&mut *tx)
             .await
             .map_err(|e| store_error(e, &doing))?;
         let stored: Option<i32> =
             sqlx::query_scalar("SELECT version FROM projections.checkpoints WHERE name = $1")
-                .bind(P::NAME)
+                .bind(self.model.name())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| store_error(e, &doing))?;
         match stored {
-            Some(version) if version > version_param::<P>() => {
+            Some(version) if version > version_param(self.model.version()) => {
                 return Err(StoreError::Backend {
                     message: format!(
                         "projection `{}` is at version {version} in the database, newer than this build's {}; \
                          a newer build runs it, so this one stays out of the way",
-                        P::NAME,
-                        P::VERSION
+                        self.model.name(),
+                        self.model.version()
                     ),
                     retryable: false,
                     source: None,
                 });
             }
-            Some(version) if version != version_param::<P>() => {
+            Some(version) if version != version_param(self.model.version()) => {
                 tx.commit().await.map_err(|e| store_error(e, &doing))?;
                 tracing::info!(
-                    projection = P::NAME,
+                    projection = self.model.name(),
                     from = version,
-                    to = P::VERSION,
+                    to = self.model.version(),
                     "read model version changed; rebuilding"
                 );
                 return self.rebuild_on(conn).await.map(|_| ());
@@ -206,14 +243,14 @@ impl<P: Projection> ProjectionRunner<P> {
             Some(_) => {}
             None => {
                 sqlx::query("INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2)")
-                    .bind(P::NAME)
-                    .bind(version_param::<P>())
+                    .bind(self.model.name())
+                    .bind(version_param(self.model.version()))
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| store_error(e, &doing))?;
             }
         }
-        create_table::<P>(&mut tx, super::READ_MODEL_SCHEMA).await?;
+        create_tables(&*self.model, &mut tx, super::READ_MODEL_SCHEMA).await?;
         tx.commit().await.map_err(|e| store_error(e, &doing))
     }
 
@@ -235,7 +272,7 @@ impl<P: Projection> ProjectionRunner<P> {
 
     async fn rebuild_on(&self, conn: &mut PgConnection) -> Result<u64, StoreError> {
         // One rebuild at a time: they share the side table and its checkpoint.
-        let lock = format!("acci.rebuild.{}", P::NAME);
+        let lock = format!("acci.rebuild.{}", self.model.name());
         sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
             .bind(&lock)
             .execute(&mut *conn)
@@ -250,22 +287,23 @@ impl<P: Projection> ProjectionRunner<P> {
     }
 
     async fn rebuild_locked(&self, conn: &mut PgConnection) -> Result<u64, StoreError> {
-        let doing = format!("rebuilding projection `{}`", P::NAME);
-        let checkpoint = rebuild_checkpoint::<P>();
-        let table = quoted(P::TABLE.table);
+        let doing = format!("rebuilding projection `{}`", self.model.name());
+        let checkpoint = format!("{}#rebuild", self.model.name());
         let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
-        let drop_stale = format!("DROP TABLE IF EXISTS {REBUILD_SCHEMA}.{table}");
-        tx.execute(drop_stale.as_str())
-            .await
-            .map_err(|e| store_error(e, &doing))?;
-        create_table::<P>(&mut tx, REBUILD_SCHEMA).await?;
+        for table in self.model.tables() {
+            let drop_stale = format!("DROP TABLE IF EXISTS {REBUILD_SCHEMA}.{}", quoted(table));
+            tx.execute(drop_stale.as_str())
+                .await
+                .map_err(|e| store_error(e, &doing))?;
+        }
+        create_tables(&*self.model, &mut tx, REBUILD_SCHEMA).await?;
         sqlx::query(
             "INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, transaction_id = '0', position = 0, \
                  events_applied = 0, events_parked = 0, last_event_at = NULL, last_error = NULL",
         )
         .bind(&checkpoint)
-        .bind(version_param::<P>())
+        .bind(version_param(self.model.version()))
         .execute(&mut *tx)
         .await
         .map_err(|e| store_error(e, &doing))?;
@@ -279,12 +317,16 @@ impl<P: Projection> ProjectionRunner<P> {
 
         let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
         let live = super::READ_MODEL_SCHEMA;
-        let swap = [
-            format!("DROP TABLE IF EXISTS {RETIRED_SCHEMA}.{table}"),
-            format!("ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {RETIRED_SCHEMA}"),
-            format!("ALTER TABLE {REBUILD_SCHEMA}.{table} SET SCHEMA {live}"),
-            format!("DROP TABLE IF EXISTS {RETIRED_SCHEMA}.{table}"),
-        ];
+        let mut swap = Vec::new();
+        for table in self.model.tables() {
+            let table = quoted(table);
+            swap.extend([
+                format!("DROP TABLE IF EXISTS {RETIRED_SCHEMA}.{table}"),
+                format!("ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {RETIRED_SCHEMA}"),
+                format!("ALTER TABLE {REBUILD_SCHEMA}.{table} SET SCHEMA {live}"),
+                format!("DROP TABLE IF EXISTS {RETIRED_SCHEMA}.{table}"),
+            ]);
+        }
         for statement in swap {
             tx.execute(statement.as_str())
                 .await
@@ -300,7 +342,7 @@ impl<P: Projection> ProjectionRunner<P> {
                  events_parked = EXCLUDED.events_parked, last_event_at = EXCLUDED.last_event_at, \
                  last_error = NULL, updated_at = clock_timestamp()",
         )
-        .bind(P::NAME)
+        .bind(self.model.name())
         .bind(&checkpoint)
         .execute(&mut *tx)
         .await
@@ -312,7 +354,7 @@ impl<P: Projection> ProjectionRunner<P> {
             .map_err(|e| store_error(e, &doing))?;
         tx.commit().await.map_err(|e| store_error(e, &doing))?;
         tracing::info!(
-            projection = P::NAME,
+            projection = self.model.name(),
             applied,
             "rebuilt read model swapped in"
         );
@@ -348,7 +390,7 @@ impl<P: Projection> ProjectionRunner<P> {
                         return Err(error);
                     }
                     Err(error) => {
-                        tracing::warn!(projection = P::NAME, %error, "projection runner lost its footing; retrying");
+                        tracing::warn!(projection = self.model.name(), %error, "projection runner lost its footing; retrying");
                         self.note_error(&error).await;
                         tokio::time::sleep(self.options.standby_interval).await;
                     }
@@ -373,7 +415,7 @@ impl<P: Projection> ProjectionRunner<P> {
         loop {
             let locked: bool =
                 sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-                    .bind(lock_name::<P>())
+                    .bind(format!("acci.projection.{}", self.model.name()))
                     .fetch_one(&mut conn)
                     .await
                     .map_err(|e| store_error(e, "taking the projection lock"))?;
@@ -382,11 +424,11 @@ impl<P: Projection> ProjectionRunner<P> {
             }
             tokio::time::sleep(self.options.standby_interval).await;
         }
-        tracing::info!(projection = P::NAME, "active projection runner");
+        tracing::info!(projection = self.model.name(), "active projection runner");
         let result = self.work(&mut conn).await;
         // Give the lock back if the connection still lives; a dead one released it.
         let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-            .bind(lock_name::<P>())
+            .bind(format!("acci.projection.{}", self.model.name()))
             .execute(&mut conn)
             .await;
         result
@@ -423,7 +465,7 @@ impl<P: Projection> ProjectionRunner<P> {
     ) -> Result<u64, StoreError> {
         let live = Target {
             schema: super::READ_MODEL_SCHEMA,
-            checkpoint: P::NAME,
+            checkpoint: self.model.name(),
         };
         self.drain_into(conn, live, failures).await
     }
@@ -443,7 +485,15 @@ impl<P: Projection> ProjectionRunner<P> {
                 .filter(|(_, (_, n))| self.should_park(*n))
                 .map(|(k, v)| (*k, v.clone()))
                 .collect();
-            match run_batch::<P>(conn, target, self.options.batch_size, &to_park).await {
+            match run_batch(
+                &*self.model,
+                conn,
+                target,
+                self.options.batch_size,
+                &to_park,
+            )
+            .await
+            {
                 Ok(outcome) => {
                     for id in to_park.keys() {
                         failures.remove(id);
@@ -460,13 +510,13 @@ impl<P: Projection> ProjectionRunner<P> {
                         .or_insert_with(|| (error.clone(), 0));
                     entry.0 = error.clone();
                     entry.1 += 1;
-                    tracing::warn!(projection = P::NAME, %event_id, attempt = entry.1, error, "an event failed to project");
+                    tracing::warn!(projection = self.model.name(), %event_id, attempt = entry.1, error, "an event failed to project");
                     match self.options.failure {
                         FailurePolicy::Stop => {
                             return Err(StoreError::Backend {
                                 message: format!(
                                     "projection `{}` stopped at event {event_id}: {error}",
-                                    P::NAME
+                                    self.model.name()
                                 ),
                                 retryable: false,
                                 source: None,
@@ -494,7 +544,7 @@ impl<P: Projection> ProjectionRunner<P> {
 
     async fn note_error(&self, error: &StoreError) {
         let _ = sqlx::query("UPDATE projections.checkpoints SET last_error = $2, updated_at = clock_timestamp() WHERE name = $1")
-            .bind(P::NAME)
+            .bind(self.model.name())
             .bind(error.to_string())
             .execute(&self.pool)
             .await;
@@ -502,7 +552,7 @@ impl<P: Projection> ProjectionRunner<P> {
 
     /// Where the projection stands: position, lag in events and in time, state, last error.
     pub async fn status(&self) -> Result<RunnerStatus, StoreError> {
-        let doing = format!("reading the status of `{}`", P::NAME);
+        let doing = format!("reading the status of `{}`", self.model.name());
         let row = sqlx::query(
             "SELECT c.version, c.transaction_id::text AS transaction_id, c.position, c.events_applied, \
                     c.events_parked, c.last_event_at, c.last_error, \
@@ -510,16 +560,16 @@ impl<P: Projection> ProjectionRunner<P> {
                       WHERE event_id IS NOT NULL) AS lag_events \
              FROM projections.checkpoints c WHERE c.name = $1",
         )
-        .bind(P::NAME)
-        .bind(P::EVENT_TYPES)
+        .bind(self.model.name())
+        .bind(self.model.event_types())
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| store_error(e, &doing))?
-        .ok_or_else(|| corrupt(format!("projection `{}` has no checkpoint; prepare it first", P::NAME)))?;
+        .ok_or_else(|| corrupt(format!("projection `{}` has no checkpoint; prepare it first", self.model.name())))?;
         let last_error: Option<String> = row.try_get("last_error").map_err(corrupt)?;
         let last_event_at: Option<DateTime<Utc>> = row.try_get("last_event_at").map_err(corrupt)?;
         Ok(RunnerStatus {
-            name: P::NAME,
+            name: self.model.name(),
             version: u32::try_from(row.try_get::<i32, _>("version").map_err(corrupt)?).unwrap_or(0),
             position: log_position(
                 &row.try_get::<String, _>("transaction_id")
@@ -556,7 +606,7 @@ impl<P: Projection> ProjectionRunner<P> {
         let deadline = Instant::now() + timeout;
         loop {
             let row = sqlx::query("SELECT transaction_id::text AS transaction_id, position FROM projections.checkpoints WHERE name = $1")
-                .bind(P::NAME)
+                .bind(self.model.name())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(|e| store_error(e, "reading a checkpoint"))?;
@@ -577,13 +627,87 @@ impl<P: Projection> ProjectionRunner<P> {
         }
     }
 
+    /// Applies the parked events again, oldest first, each in a transaction of its own:
+    /// after the projection's code was fixed, say. An event that now projects leaves the
+    /// dead-letter table and counts as applied; one that still fails stays, with its new
+    /// error and one more attempt. The checkpoint does not move (the parked events are
+    /// behind it already), so a replayed event lands after the events that followed it.
+    pub async fn replay_dead_letters(&self) -> Result<Replayed, StoreError> {
+        let name = self.model.name();
+        let doing = format!("replaying the dead letters of `{name}`");
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store_error(e, &doing))?;
+        let mut replayed = Replayed::default();
+        for letter in self.dead_letters().await? {
+            let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
+            let live = format!("SET LOCAL search_path = {}", super::READ_MODEL_SCHEMA);
+            tx.execute(live.as_str())
+                .await
+                .map_err(|e| store_error(e, &doing))?;
+            tx.execute("SELECT set_config('acci.all_tenants', 'on', true)")
+                .await
+                .map_err(|e| store_error(e, &doing))?;
+            let row = sqlx::query(
+                "SELECT e.position AS global_position, e.transaction_id::text AS transaction_id, e.event_id, \
+                        e.tenant_id, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.schema_version, \
+                        e.data, e.metadata, e.recorded_at \
+                 FROM event_store.events e WHERE e.event_id = $1",
+            )
+            .bind(letter.event_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| store_error(e, &doing))?
+            .ok_or_else(|| corrupt(format!("parked event {} is not in the log", letter.event_id)))?;
+            let event = crate::rows::stored_event(&row, None)?;
+            match self.model.apply(&mut tx, vec![event]).await {
+                Ok(()) => {
+                    sqlx::query("DELETE FROM projections.dead_letters WHERE projection = $1 AND event_id = $2")
+                        .bind(name)
+                        .bind(letter.event_id.as_uuid())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| store_error(e, &doing))?;
+                    sqlx::query(
+                        "UPDATE projections.checkpoints SET events_applied = events_applied + 1, \
+                             events_parked = greatest(events_parked - 1, 0) WHERE name = $1",
+                    )
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| store_error(e, &doing))?;
+                    tx.commit().await.map_err(|e| store_error(e, &doing))?;
+                    replayed.applied += 1;
+                }
+                Err(BatchError::Event { error, .. }) => {
+                    drop(tx);
+                    sqlx::query(
+                        "UPDATE projections.dead_letters SET error = $3, attempts = attempts + 1, \
+                             parked_at = clock_timestamp() WHERE projection = $1 AND event_id = $2",
+                    )
+                    .bind(name)
+                    .bind(letter.event_id.as_uuid())
+                    .bind(&error)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| store_error(e, &doing))?;
+                    replayed.still_failing += 1;
+                }
+                Err(BatchError::Storage(error)) => return Err(error),
+            }
+        }
+        Ok(replayed)
+    }
+
     /// The events this projection parked, oldest first.
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
         let rows = sqlx::query(
             "SELECT event_id, event_type, transaction_id::text AS transaction_id, position, error, attempts, parked_at \
              FROM projections.dead_letters WHERE projection = $1 ORDER BY transaction_id, position",
         )
-        .bind(P::NAME)
+        .bind(self.model.name())
         .fetch_all(&self.pool)
         .await
         .map_err(|e| store_error(e, "listing dead letters"))?;
@@ -614,12 +738,8 @@ const REBUILD_SCHEMA: &str = "read_models_rebuild";
 /// Where the replaced table goes for the moment of the swap.
 const RETIRED_SCHEMA: &str = "read_models_retired";
 
-fn rebuild_checkpoint<P: Projection>() -> String {
-    format!("{}#rebuild", P::NAME)
-}
-
-fn version_param<P: Projection>() -> i32 {
-    i32::try_from(P::VERSION).unwrap_or(i32::MAX)
+fn version_param(version: u32) -> i32 {
+    i32::try_from(version).unwrap_or(i32::MAX)
 }
 
 /// An identifier in double quotes (the macro allows only `[a-z_][a-z0-9_]*` anyway).
@@ -627,44 +747,32 @@ fn quoted(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
-/// Creates `P`'s table and indexes in `schema` if missing, readable by `acci_app`. Runs
-/// inside the caller's transaction.
-async fn create_table<P: Projection>(
+/// Creates the model's tables and indexes in `schema` if missing, readable by `acci_app`
+/// and owned by the runners' group (so a standby logged in as another role can write,
+/// rebuild and swap them). Runs inside the caller's transaction.
+async fn create_tables<M: RunnerModel>(
+    model: &M,
     conn: &mut PgConnection,
     schema: &str,
 ) -> Result<(), StoreError> {
-    let doing = format!("creating the table of `{}` in {schema}", P::NAME);
-    let mut statements = vec![
-        format!("SET LOCAL search_path = {schema}"),
-        P::TABLE.create_table.to_owned(),
-    ];
-    statements.extend(
-        P::TABLE
-            .create_indexes
-            .iter()
-            .map(|index| (*index).to_owned()),
-    );
-    statements.push(format!(
-        "GRANT SELECT ON {} TO {}",
-        quoted(P::TABLE.table),
-        crate::APP_ROLE
-    ));
-    // Owned by the runners' group, so a standby logged in as another role can write it,
-    // rebuild it and swap it.
-    statements.push(format!(
-        "ALTER TABLE {} OWNER TO {}",
-        quoted(P::TABLE.table),
-        crate::ALL_TENANTS_ROLE
-    ));
-    statements.push("RESET search_path".to_owned());
-    for statement in statements {
-        conn.execute(statement.as_str())
-            .await
-            .map_err(|e| store_error(e, &doing))?;
+    let doing = format!("creating the tables of `{}` in {schema}", model.name());
+    conn.execute(format!("SET LOCAL search_path = {schema}").as_str())
+        .await
+        .map_err(|e| store_error(e, &doing))?;
+    model.create(conn).await?;
+    for table in model.tables() {
+        let table = quoted(table);
+        for statement in [
+            format!("GRANT SELECT ON {table} TO {}", crate::APP_ROLE),
+            format!("ALTER TABLE {table} OWNER TO {}", crate::ALL_TENANTS_ROLE),
+        ] {
+            conn.execute(statement.as_str())
+                .await
+                .map_err(|e| store_error(e, &doing))?;
+        }
     }
+    conn.execute("RESET search_path")
+        .await
+        .map_err(|e| store_error(e, &doing))?;
     Ok(())
-}
-
-fn lock_name<P: Projection>() -> String {
-    format!("acci.projection.{}", P::NAME)
 }

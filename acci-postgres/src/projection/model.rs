@@ -1,0 +1,196 @@
+//! What a runner keeps current: a `#[projection]` table, or a hand-written projection.
+
+use std::marker::PhantomData;
+
+use acci_core::{Projection, StoreError, StoredEvent};
+use async_trait::async_trait;
+use sqlx::{Executor, PgConnection};
+
+use super::batch::{BatchError, apply_to_table};
+use super::keys::check_table;
+use crate::error::store_error;
+use crate::rows::corrupt;
+
+/// A read model the [`Runner`](super::Runner) can keep current: implemented for
+/// [`Table<P>`] (a `#[projection]`) and [`Custom<C>`] (a [`CustomProjection`]).
+///
+/// Its tables are named unqualified: the runner points `search_path` at the live schema
+/// or at the schema of a rebuild beside it.
+#[async_trait]
+pub trait RunnerModel: Send + Sync + 'static {
+    /// The projection's name: the key of its checkpoint and its locks.
+    fn name(&self) -> &'static str;
+    /// Its version; a different one in the database rebuilds it.
+    fn version(&self) -> u32;
+    /// The stored names of the events it reads.
+    fn event_types(&self) -> &'static [&'static str];
+    /// The tables it owns, unqualified, which a rebuild swaps in.
+    fn tables(&self) -> Vec<&'static str>;
+    /// Creates its tables and indexes if missing, in the schema `search_path` points at.
+    async fn create(&self, conn: &mut PgConnection) -> Result<(), StoreError>;
+    /// Applies one batch of events, in log order, inside the batch's transaction. An error
+    /// fails the whole batch: nothing of it is kept.
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        events: Vec<StoredEvent>,
+    ) -> Result<(), BatchError>;
+}
+
+/// A `#[projection]` read model: one table whose SQL the macro generated.
+#[derive(Debug)]
+pub struct Table<P>(PhantomData<fn() -> P>);
+
+impl<P> Default for Table<P> {
+    fn default() -> Self {
+        Table(PhantomData)
+    }
+}
+
+#[async_trait]
+impl<P: Projection> RunnerModel for Table<P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn version(&self) -> u32 {
+        P::VERSION
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        P::EVENT_TYPES
+    }
+
+    fn tables(&self) -> Vec<&'static str> {
+        vec![P::TABLE.table]
+    }
+
+    async fn create(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
+        check_table(P::TABLE).map_err(corrupt)?;
+        let doing = format!("creating the table of `{}`", P::NAME);
+        conn.execute(P::TABLE.create_table)
+            .await
+            .map_err(|e| store_error(e, &doing))?;
+        for index in P::TABLE.create_indexes {
+            conn.execute(*index)
+                .await
+                .map_err(|e| store_error(e, &doing))?;
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        events: Vec<StoredEvent>,
+    ) -> Result<(), BatchError> {
+        apply_to_table::<P>(conn, events).await
+    }
+}
+
+/// A hand-written projection, for read models `#[projection]` does not fit: several
+/// tables, aggregates kept in SQL, rows of another shape per event.
+///
+/// It gets each event with the batch's transaction, and the runner's guarantees hold as
+/// for a `#[projection]`: what it writes in that transaction commits together with the
+/// checkpoint, exactly once; a failing event is retried and parked by the runner's
+/// policy; a new [`VERSION`](CustomProjection::VERSION) rebuilds it beside the live
+/// tables and swaps them in. Name its tables unqualified (the runner sets `search_path`
+/// to the live schema or to the rebuild's) and list them in
+/// [`TABLES`](CustomProjection::TABLES). Effects outside the database (an e-mail, a
+/// message) are not part of the transaction: they may repeat after a crash.
+///
+/// ```ignore
+/// struct DailyTotals;
+///
+/// #[async_trait::async_trait]
+/// impl CustomProjection for DailyTotals {
+///     const NAME: &'static str = "daily_totals";
+///     const VERSION: u32 = 1;
+///     const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+///     const TABLES: &'static [&'static str] = &["daily_totals"];
+///
+///     async fn setup(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+///         sqlx::query("CREATE TABLE IF NOT EXISTS daily_totals (day date PRIMARY KEY, total bigint NOT NULL)")
+///             .execute(&mut *tx).await.map(|_| ())
+///     }
+///
+///     async fn handle(&self, event: &StoredEvent, tx: &mut PgConnection) -> Result<(), ProjectionError> {
+///         sqlx::query("INSERT INTO daily_totals VALUES ($1::date, $2) \
+///                      ON CONFLICT (day) DO UPDATE SET total = daily_totals.total + EXCLUDED.total")
+///             .bind(event.recorded_at.date_naive())
+///             .bind(event.data["amount"].as_i64().unwrap_or(0))
+///             .execute(&mut *tx).await
+///             .map(|_| ())
+///             .map_err(|e| ProjectionError::Storage(e.to_string()))
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait CustomProjection: Send + Sync + 'static {
+    /// The projection's name: the key of its checkpoint.
+    const NAME: &'static str;
+    /// Its version; change it to rebuild.
+    const VERSION: u32;
+    /// The stored names of the events it reads.
+    const EVENT_TYPES: &'static [&'static str];
+    /// Every table it writes, unqualified.
+    const TABLES: &'static [&'static str];
+
+    /// Creates its tables if missing (`CREATE TABLE IF NOT EXISTS`, unqualified names).
+    async fn setup(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error>;
+
+    /// Applies one event inside the batch's transaction.
+    async fn handle(
+        &self,
+        event: &StoredEvent,
+        tx: &mut PgConnection,
+    ) -> Result<(), acci_core::ProjectionError>;
+}
+
+/// A [`CustomProjection`] as the runner keeps it.
+#[derive(Debug)]
+pub struct Custom<C>(pub C);
+
+#[async_trait]
+impl<C: CustomProjection> RunnerModel for Custom<C> {
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+
+    fn version(&self) -> u32 {
+        C::VERSION
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        C::EVENT_TYPES
+    }
+
+    fn tables(&self) -> Vec<&'static str> {
+        C::TABLES.to_vec()
+    }
+
+    async fn create(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
+        self.0
+            .setup(conn)
+            .await
+            .map_err(|e| store_error(e, &format!("setting up projection `{}`", C::NAME)))
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        events: Vec<StoredEvent>,
+    ) -> Result<(), BatchError> {
+        for event in &events {
+            self.0
+                .handle(event, conn)
+                .await
+                .map_err(|e| BatchError::Event {
+                    event_id: event.event_id,
+                    error: e.to_string(),
+                })?;
+        }
+        Ok(())
+    }
+}
