@@ -17,6 +17,7 @@ CREATE TABLE projections.checkpoints (
     position         bigint      NOT NULL DEFAULT 0,
     events_applied   bigint      NOT NULL DEFAULT 0,
     events_parked    bigint      NOT NULL DEFAULT 0,
+    events_skipped   bigint      NOT NULL DEFAULT 0,
     -- When the last applied event was recorded: lag in time.
     last_event_at    timestamptz,
     last_error       text,

@@ -65,6 +65,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
     target: Target<'_>,
     batch_size: usize,
     to_park: &HashMap<EventId, (String, u32)>,
+    skip_instead: bool,
 ) -> Result<BatchOutcome, BatchError> {
     let name = model.name();
     let doing = |what: &str| format!("projection `{name}`: {what}");
@@ -100,7 +101,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         if batch.next > after {
             // Nothing to apply, but the horizon moved past filtered events: keep up, so a
             // caller waiting for a position of another event type gets there.
-            save_checkpoint(name, &mut tx, target, after, batch.next, 0, 0, None).await?;
+            save_checkpoint(name, &mut tx, target, after, batch.next, [0, 0, 0], None).await?;
             tx.commit()
                 .await
                 .map_err(|e| store_error(e, &doing("committing the checkpoint")))?;
@@ -112,12 +113,17 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         });
     }
 
-    // Park what is to be parked; the model applies the rest.
+    // Park (or skip) what failed before; the model applies the rest.
     let mut events = Vec::with_capacity(batch.events.len());
-    let mut parked = 0;
+    let (mut parked, mut skipped) = (0, 0);
     let last_event_at = batch.events.last().map(|e| e.recorded_at);
     for stored in batch.events {
         match to_park.get(&stored.event_id) {
+            Some((error, _)) if skip_instead => {
+                tracing::warn!(projection = name, event_id = %stored.event_id, event_type = %stored.event_type,
+                    error = %error, "skipping an event that does not project");
+                skipped += 1;
+            }
             Some((error, attempts)) => {
                 park(name, &mut tx, &stored, error, *attempts).await?;
                 parked += 1;
@@ -133,8 +139,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         target,
         after,
         batch.next,
-        applied,
-        parked,
+        [applied, parked, skipped],
         last_event_at,
     )
     .await?;
@@ -255,14 +260,14 @@ async fn save_checkpoint(
     target: Target<'_>,
     from: LogPosition,
     to: LogPosition,
-    applied: u64,
-    parked: u64,
+    [applied, parked, skipped]: [u64; 3],
     last_event_at: Option<DateTime<Utc>>,
 ) -> Result<(), BatchError> {
     let moved = sqlx::query(
         "UPDATE projections.checkpoints \
          SET transaction_id = $2::text::xid8, position = $3, events_applied = events_applied + $4, \
-             events_parked = events_parked + $5, last_event_at = coalesce($6, last_event_at), \
+             events_parked = events_parked + $5, events_skipped = events_skipped + $9, \
+             last_event_at = coalesce($6, last_event_at), \
              last_error = NULL, updated_at = clock_timestamp() \
          WHERE name = $1 AND transaction_id = $7::text::xid8 AND position = $8",
     )
@@ -274,6 +279,7 @@ async fn save_checkpoint(
     .bind(last_event_at)
     .bind(from.commit.to_string())
     .bind(to_i64(from.position, "log position")?)
+    .bind(to_i64(skipped, "events skipped")?)
     .execute(&mut *conn)
     .await
     .map_err(|e| store_error(e, &format!("projection `{name}`: saving the checkpoint")))?;

@@ -30,6 +30,8 @@ pub enum FailurePolicy {
     },
     /// Park the event at once and go on.
     Park,
+    /// Skip the event at once and go on: it is counted and logged, not kept.
+    Skip,
     /// Stop the runner with the error; the event stays unprocessed.
     Stop,
 }
@@ -89,6 +91,8 @@ pub struct RunnerStatus {
     pub events_applied: u64,
     /// Events parked, ever.
     pub events_parked: u64,
+    /// Events skipped under [`FailurePolicy::Skip`], ever.
+    pub events_skipped: u64,
     /// Events of its types in the log after its position (visible ones).
     pub lag_events: u64,
     /// How old the last applied event was when the status was read.
@@ -300,7 +304,7 @@ impl<M: RunnerModel> Runner<M> {
         sqlx::query(
             "INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, transaction_id = '0', position = 0, \
-                 events_applied = 0, events_parked = 0, last_event_at = NULL, last_error = NULL",
+                 events_applied = 0, events_parked = 0, events_skipped = 0, last_event_at = NULL, last_error = NULL",
         )
         .bind(&checkpoint)
         .bind(version_param(self.model.version()))
@@ -334,12 +338,13 @@ impl<M: RunnerModel> Runner<M> {
         }
         sqlx::query(
             "INSERT INTO projections.checkpoints AS live \
-                 (name, version, transaction_id, position, events_applied, events_parked, last_event_at) \
-             SELECT $1, r.version, r.transaction_id, r.position, r.events_applied, r.events_parked, r.last_event_at \
+                 (name, version, transaction_id, position, events_applied, events_parked, events_skipped, last_event_at) \
+             SELECT $1, r.version, r.transaction_id, r.position, r.events_applied, r.events_parked, r.events_skipped, r.last_event_at \
                FROM projections.checkpoints r WHERE r.name = $2 \
              ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, transaction_id = EXCLUDED.transaction_id, \
                  position = EXCLUDED.position, events_applied = EXCLUDED.events_applied, \
-                 events_parked = EXCLUDED.events_parked, last_event_at = EXCLUDED.last_event_at, \
+                 events_parked = EXCLUDED.events_parked, events_skipped = EXCLUDED.events_skipped, \
+                 last_event_at = EXCLUDED.last_event_at, \
                  last_error = NULL, updated_at = clock_timestamp()",
         )
         .bind(self.model.name())
@@ -491,6 +496,7 @@ impl<M: RunnerModel> Runner<M> {
                 target,
                 self.options.batch_size,
                 &to_park,
+                self.options.failure == FailurePolicy::Skip,
             )
             .await
             {
@@ -537,7 +543,7 @@ impl<M: RunnerModel> Runner<M> {
     fn should_park(&self, failures: u32) -> bool {
         match self.options.failure {
             FailurePolicy::RetryThenPark { attempts, .. } => failures >= attempts.max(1),
-            FailurePolicy::Park => failures >= 1,
+            FailurePolicy::Park | FailurePolicy::Skip => failures >= 1,
             FailurePolicy::Stop => false,
         }
     }
@@ -555,7 +561,7 @@ impl<M: RunnerModel> Runner<M> {
         let doing = format!("reading the status of `{}`", self.model.name());
         let row = sqlx::query(
             "SELECT c.version, c.transaction_id::text AS transaction_id, c.position, c.events_applied, \
-                    c.events_parked, c.last_event_at, c.last_error, \
+                    c.events_parked, c.events_skipped, c.last_event_at, c.last_error, \
                     (SELECT count(*) FROM event_store.read_log(NULL, c.transaction_id, c.position, 10000, $2) \
                       WHERE event_id IS NOT NULL) AS lag_events \
              FROM projections.checkpoints c WHERE c.name = $1",
@@ -583,6 +589,10 @@ impl<M: RunnerModel> Runner<M> {
             events_parked: to_u64(
                 row.try_get("events_parked").map_err(corrupt)?,
                 "events parked",
+            )?,
+            events_skipped: to_u64(
+                row.try_get("events_skipped").map_err(corrupt)?,
+                "events skipped",
             )?,
             lag_events: to_u64(row.try_get("lag_events").map_err(corrupt)?, "lag")?,
             lag: last_event_at.map(|at| Utc::now() - at),
