@@ -1,0 +1,127 @@
+//! The in-memory projection: the read-model semantics without a database, for tests.
+
+// The domain types below exist for the tests; documenting each would add only noise.
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+
+use acci_core::prelude::*;
+use acci_core::projection::{InMemoryProjection, ProjectionError};
+use acci_core::{NewEvent, StreamId};
+
+#[event]
+pub struct Joined {
+    pub name: String,
+}
+
+#[event]
+pub struct Left {}
+
+/// One row per member, deleted when the member leaves.
+#[projection(table = "members", events(Joined, Left))]
+pub struct Member {
+    #[projection(key)]
+    pub member_id: String,
+    pub name: String,
+}
+
+impl Project<Joined> for Member {
+    fn project(row: &mut Option<Self>, event: &Recorded<Joined>) {
+        *row = Some(Member {
+            member_id: event.stream.aggregate_id.to_string(),
+            name: event.data.name.clone(),
+        });
+    }
+}
+
+impl Project<Left> for Member {
+    fn project(row: &mut Option<Self>, _: &Recorded<Left>) {
+        *row = None;
+    }
+}
+
+/// One row per tenant, keyed by the tenant instead of the aggregate id.
+#[projection(table = "tenant_sizes", events(Joined, Left))]
+pub struct TenantSize {
+    #[projection(key)]
+    pub tenant: String,
+    pub members: i64,
+}
+
+fn by_tenant<E>(event: &Recorded<E>) -> Result<String, ProjectionError> {
+    Ok(event.stream.tenant.to_string())
+}
+
+impl Project<Joined> for TenantSize {
+    fn key(event: &Recorded<Joined>) -> Result<String, ProjectionError> {
+        by_tenant(event)
+    }
+    fn project(row: &mut Option<Self>, event: &Recorded<Joined>) {
+        row.get_or_insert_with(|| TenantSize {
+            tenant: event.stream.tenant.to_string(),
+            members: 0,
+        })
+        .members += 1;
+    }
+}
+
+impl Project<Left> for TenantSize {
+    fn key(event: &Recorded<Left>) -> Result<String, ProjectionError> {
+        by_tenant(event)
+    }
+    fn project(row: &mut Option<Self>, _: &Recorded<Left>) {
+        if let Some(row) = row {
+            row.members -= 1;
+        }
+    }
+}
+
+async fn append<E: acci_core::Event>(
+    store: &InMemoryEventStore,
+    tenant: &str,
+    id: &str,
+    event: &E,
+) {
+    let stream = StreamId::new(
+        TenantId::new(tenant).unwrap(),
+        "Membership",
+        AggregateId::new(id).unwrap(),
+    )
+    .unwrap();
+    let event = NewEvent::from_event(event, Metadata::new()).unwrap();
+    store
+        .append(&stream, ExpectedVersion::Any, vec![event], None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn rows_follow_the_events_in_batches_and_resume_from_the_checkpoint() {
+    let store = Arc::new(InMemoryEventStore::new());
+    let members = InMemoryProjection::<Member>::new().with_batch_size(2);
+    let sizes = InMemoryProjection::<TenantSize>::new();
+    for (tenant, id, name) in [("t1", "m1", "Ada"), ("t1", "m2", "Bob"), ("t2", "m3", "Cy")] {
+        append(&store, tenant, id, &Joined { name: name.into() }).await;
+    }
+    assert_eq!(members.catch_up(&*store).await.unwrap(), 3);
+    assert_eq!(sizes.catch_up(&*store).await.unwrap(), 3);
+    assert_eq!(members.get(&"m2".to_owned()).unwrap().name, "Bob");
+    assert_eq!(sizes.get(&"t1".to_owned()).unwrap().members, 2);
+
+    append(&store, "t1", "m1", &Left {}).await;
+    assert_eq!(
+        members.catch_up(&*store).await.unwrap(),
+        1,
+        "only what came after the checkpoint"
+    );
+    assert_eq!(sizes.catch_up(&*store).await.unwrap(), 1);
+    assert!(
+        members.get(&"m1".to_owned()).is_none(),
+        "a row set to None is deleted"
+    );
+    assert_eq!(members.rows().len(), 2);
+    assert_eq!(sizes.get(&"t1".to_owned()).unwrap().members, 1);
+    let status = members.status();
+    assert_eq!((status.name, status.events_applied), ("members", 4));
+    assert_eq!(members.catch_up(&*store).await.unwrap(), 0);
+}
