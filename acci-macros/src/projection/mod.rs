@@ -1,5 +1,6 @@
-//! `#[projection]`: a read model's row struct, its event enum, and `impl Projection` with
-//! the table's SQL, decoding of the listed events and dispatch to `Project` as a `match`.
+//! `#[projection]`: a read model's row struct, its event enum, `impl Projection` with
+//! the table's SQL, decoding of the listed events and dispatch to `Project` as a `match`,
+//! and its finders (`find`, `require`, `page`, `find_by_<field>`) over `ReadModels`.
 
 mod check;
 mod expand;

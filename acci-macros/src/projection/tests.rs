@@ -72,6 +72,48 @@ fn json_columns_and_custom_crate_path() {
     ));
 }
 
+/// The finders alone, for an indexed field of each shape: `String` taken as `&str`, a
+/// renamed `Option<String>` as `&str` under its column's name, `Vec<String>` as
+/// `&[String]`, a `json` field and a number as themselves, and a raw identifier. The same
+/// struct runs in `tests/ui/projection/pass/finders.rs`.
+#[test]
+fn finders_of_every_index_shape() {
+    let tokens = super::expand(
+        quote!(table = "user_view", events(UserSeen)),
+        quote! {
+            pub struct UserView {
+                #[projection(key)]
+                pub user_id: String,
+                #[projection(index)]
+                pub email: String,
+                #[projection(index, column = "display_name")]
+                pub nickname: Option<String>,
+                #[projection(index)]
+                pub tags: Vec<String>,
+                #[projection(index, json)]
+                pub settings: Settings,
+                #[projection(index)]
+                pub logins: i64,
+                #[projection(index)]
+                pub r#type: String,
+                pub page: i32,
+            }
+        },
+    );
+    let file: syn::File = syn::parse2(tokens).expect("the expansion is a valid file");
+    let inherent: Vec<syn::Item> = file
+        .items
+        .into_iter()
+        .filter(|item| matches!(item, syn::Item::Impl(i) if i.trait_.is_none()))
+        .collect();
+    assert_eq!(inherent.len(), 1, "one inherent impl");
+    insta::assert_snapshot!(prettyplease::unparse(&syn::File {
+        shebang: None,
+        attrs: Vec::new(),
+        items: inherent,
+    }));
+}
+
 /// Every statement of the table in the `#[projection]` example of the docs, one per
 /// paragraph.
 #[test]

@@ -194,6 +194,27 @@ fn inner_reason(why: &str) -> String {
     why.replacen(" has no column type: ", " has no column type because ", 1)
 }
 
+/// The type a generated finder takes a value of `ty` by, behind a `&`: `str` for a
+/// `String`, `[T]` for a `Vec<T>` (with `vec = true`), or `None` to take `ty` itself.
+/// Both borrowed forms serialize as their owned types do, and a `String` is made back
+/// from a `&str` with `From`.
+pub(crate) fn borrowed_form(ty: &syn::Type, vec: bool) -> Option<syn::Type> {
+    if let Some(element) = generic_argument(ty, "Vec") {
+        return vec.then(|| syn::parse_quote!([#element]));
+    }
+    let syn::Type::Path(path) = unwrap_group(ty) else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let plain = path.qself.is_none() && last.arguments.is_empty();
+    (plain && last.ident == "String").then(|| syn::parse_quote!(str))
+}
+
+/// `T` when `ty` is `Option<T>`, else `ty`.
+pub(crate) fn without_option(ty: &syn::Type) -> &syn::Type {
+    generic_argument(ty, "Option").unwrap_or(ty)
+}
+
 /// `T` when `ty` is `Wrapper<T>` (by the last segment of its path).
 fn generic_argument<'a>(ty: &'a syn::Type, wrapper: &str) -> Option<&'a syn::Type> {
     let syn::Type::Path(path) = unwrap_group(ty) else {

@@ -1,6 +1,8 @@
 //! Tenants and users on PostgreSQL, with the read models a reader queries, as a
 //! transcript: commands go in, projection runners keep two read models current, and the
-//! reader finds users by name and by e-mail and sees each tenant's user count.
+//! reader finds users by name and by e-mail and sees each tenant's user count, through
+//! the finders `#[projection]` generates (`UserView::find_by_email`, `UserView::require`,
+//! `TenantView::page`).
 //!
 //! ```text
 //! cargo run -p acci-examples --bin tenants-and-users [-- --database-url postgres://…]
@@ -15,7 +17,6 @@ use std::time::Duration;
 
 use acci_core::LogPosition;
 use acci_core::prelude::*;
-use acci_core::query::ReadModels;
 use acci_examples::users::{
     ChangeEmail, CreateTenant, CreateUser, Deactivate, Tenant, TenantView, User, UserView,
 };
@@ -119,16 +120,12 @@ async fn run(options: PgConnectOptions) -> Result<(), Error> {
     println!("\n== What a reader sees, once the read models have caught up");
     wait(&user_view, &tenant_view, last).await?;
     show_tenants(&reader).await?;
-    let found = reader
-        .find_by::<UserView>("email", &serde_json::json!("grace@acme.example"), 10)
-        .await?;
+    let found = UserView::find_by_email(&reader, "grace@acme.example", 10).await?;
     println!(
         "   search by e-mail grace@acme.example: {}",
         describe(&found)
     );
-    let found = reader
-        .find_by::<UserView>("name", &serde_json::json!("Alan Turing"), 10)
-        .await?;
+    let found = UserView::find_by_name(&reader, "Alan Turing", 10).await?;
     println!("   search by name \"Alan Turing\": {}", describe(&found));
 
     println!("\n== Grace changes her address; Charles is deactivated");
@@ -157,15 +154,11 @@ async fn run(options: PgConnectOptions) -> Result<(), Error> {
         .unwrap_or(last);
     // Read-your-writes: wait until both read models have passed the commands' events.
     wait(&user_view, &tenant_view, last).await?;
-    let old = reader
-        .find_by::<UserView>("email", &serde_json::json!("grace@acme.example"), 10)
-        .await?;
-    let new = reader
-        .find_by::<UserView>("email", &serde_json::json!("grace@navy.example"), 10)
-        .await?;
+    let old = UserView::find_by_email(&reader, "grace@acme.example", 10).await?;
+    let new = UserView::find_by_email(&reader, "grace@navy.example", 10).await?;
     println!("   search by the old address: {}", describe(&old));
     println!("   search by the new address: {}", describe(&new));
-    let charles = reader.require::<UserView>(&"u-2".to_owned()).await?;
+    let charles = UserView::require(&reader, "u-2").await?;
     println!(
         "   u-2 {} is {}",
         charles.name,
@@ -176,7 +169,7 @@ async fn run(options: PgConnectOptions) -> Result<(), Error> {
         }
     );
     show_tenants(&reader).await?;
-    match reader.require::<UserView>(&"u-404".to_owned()).await {
+    match UserView::require(&reader, "u-404").await {
         Err(error) => println!("   looking up u-404: {error}"),
         Ok(user) => return Err(format!("u-404 should not exist, found {user:?}").into()),
     }
@@ -207,7 +200,7 @@ async fn wait(
 }
 
 async fn show_tenants(reader: &PgReadModels) -> Result<(), Error> {
-    for tenant in reader.page::<TenantView>(None, 100).await? {
+    for tenant in TenantView::page(reader, None, 100).await? {
         println!(
             "   tenant {:<8} {:<10} active users: {}",
             tenant.tenant_id, tenant.name, tenant.user_count
