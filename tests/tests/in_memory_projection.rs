@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use acci_core::prelude::*;
-use acci_core::projection::{InMemoryProjection, ProjectionError};
+use acci_core::projection::{InMemoryProjection, InMemoryReadModels, ProjectionError};
+use acci_core::query::QueryError;
 use acci_core::{NewEvent, StreamId};
 
 #[event]
@@ -22,6 +23,7 @@ pub struct Left {}
 pub struct Member {
     #[projection(key)]
     pub member_id: String,
+    #[projection(index)]
     pub name: String,
 }
 
@@ -124,4 +126,47 @@ async fn rows_follow_the_events_in_batches_and_resume_from_the_checkpoint() {
     let status = members.status();
     assert_eq!((status.name, status.events_applied), ("members", 4));
     assert_eq!(members.catch_up(&*store).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn queries_and_generated_finders_run_on_in_memory_read_models() {
+    let store = InMemoryEventStore::new();
+    for (id, name) in [("m1", "Ada"), ("m2", "Bob"), ("m3", "Ada")] {
+        append(&store, "t1", id, &Joined { name: name.into() }).await;
+    }
+    let members = Arc::new(InMemoryProjection::<Member>::new());
+    members.catch_up(&store).await.unwrap();
+    let models = InMemoryReadModels::new();
+    assert!(matches!(
+        Member::find(&models, &"m1".to_owned()).await,
+        Err(QueryError::Projection { .. })
+    ));
+    models.register(Arc::clone(&members));
+
+    assert_eq!(
+        Member::require(&models, &"m2".to_owned())
+            .await
+            .unwrap()
+            .name,
+        "Bob"
+    );
+    assert!(matches!(
+        Member::require(&models, &"m9".to_owned()).await,
+        Err(QueryError::NotFound { .. })
+    ));
+    let adas: Vec<String> = Member::find_by_name(&models, "Ada", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.member_id)
+        .collect();
+    assert_eq!(adas, ["m1", "m3"]);
+    let page = Member::page(&models, Some(&"m1".to_owned()), 1)
+        .await
+        .unwrap();
+    assert_eq!(page[0].member_id, "m2");
+    assert!(matches!(
+        Member::page(&models, None, 0).await,
+        Err(QueryError::Validation(_))
+    ));
 }

@@ -138,3 +138,121 @@ impl<P: Projection> InMemoryProjection<P> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+/// In-memory read models behind the [`ReadModels`](crate::query::ReadModels) trait, so
+/// query handlers and the finders `#[projection]` generates run in tests without a
+/// database. Register each [`InMemoryProjection`] once; queries for a projection that was
+/// not registered answer [`QueryError::Projection`](crate::query::QueryError::Projection),
+/// as a missing table does on PostgreSQL.
+#[derive(Debug, Default)]
+pub struct InMemoryReadModels {
+    models: RwLock<
+        std::collections::HashMap<
+            std::any::TypeId,
+            std::sync::Arc<dyn std::any::Any + Send + Sync>,
+        >,
+    >,
+}
+
+impl InMemoryReadModels {
+    /// No read models yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes `projection` answer the queries for `P`.
+    pub fn register<P: Projection>(&self, projection: std::sync::Arc<InMemoryProjection<P>>) {
+        self.models
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(std::any::TypeId::of::<P>(), projection);
+    }
+
+    fn model<P: Projection>(
+        &self,
+    ) -> Result<std::sync::Arc<InMemoryProjection<P>>, crate::query::QueryError> {
+        let found = self
+            .models
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&std::any::TypeId::of::<P>())
+            .cloned();
+        found
+            .and_then(|model| model.downcast::<InMemoryProjection<P>>().ok())
+            .ok_or_else(|| crate::query::QueryError::Projection {
+                projection: P::NAME.to_owned(),
+                reason: "it is not registered with these read models".to_owned(),
+            })
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::query::ReadModels for InMemoryReadModels {
+    async fn get<P: Projection>(
+        &self,
+        key: &P::Key,
+    ) -> Result<Option<P>, crate::query::QueryError> {
+        Ok(self.model::<P>()?.get(key))
+    }
+
+    async fn page<P: Projection>(
+        &self,
+        after: Option<&P::Key>,
+        limit: usize,
+    ) -> Result<Vec<P>, crate::query::QueryError> {
+        crate::query::validate_limit(limit)?;
+        let model = self.model::<P>()?;
+        let state = model.read();
+        let rows = match after {
+            Some(after) => state
+                .rows
+                .range((
+                    std::ops::Bound::Excluded(after.clone()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .map(|(_, row)| row.clone())
+                .take(limit)
+                .collect(),
+            None => state.rows.values().take(limit).cloned().collect(),
+        };
+        Ok(rows)
+    }
+
+    async fn find_by<P: Projection>(
+        &self,
+        column: &str,
+        value: &serde_json::Value,
+        limit: usize,
+    ) -> Result<Vec<P>, crate::query::QueryError> {
+        crate::query::validate_limit(limit)?;
+        if P::TABLE.finder(column).is_none() {
+            return Err(crate::error::ValidationError::new(
+                format!("column `{column}` of `{}`", P::NAME),
+                "has no index to find by",
+            )
+            .into());
+        }
+        let model = self.model::<P>()?;
+        if value.is_null() {
+            // As in SQL, where `column = NULL` matches nothing.
+            return Ok(Vec::new());
+        }
+        let state = model.read();
+        let mut found = Vec::new();
+        for row in state.rows.values() {
+            // Rows serialize with their column names, as they are stored on PostgreSQL.
+            let json =
+                serde_json::to_value(row).map_err(|e| crate::query::QueryError::ReadModel {
+                    message: format!("a row of `{}` did not serialize: {e}", P::NAME),
+                    retryable: false,
+                })?;
+            if json.get(column) == Some(value) {
+                found.push(row.clone());
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
