@@ -231,8 +231,7 @@ pub mod domain {
         Ok(found)
     }
 
-    /// Deposits per owner and day: a composite key, so `key` is overridden. Its finders go
-    /// unused, and say nothing about it.
+    /// Deposits per owner and day: a composite key, so `key` is overridden.
     #[projection(events(Deposited), event_enum = DailyDepositEvent)]
     pub struct DailyDeposits {
         /// The account.
@@ -317,6 +316,20 @@ fn generated_projection_works_under_strict_lints() {
     assert!(DailyDeposits::key_from_aggregate_id(&id).is_err());
 }
 
+/// A private read model whose finders go unused: a private function that is never called
+/// is `dead_code`, but rustc does not report it in a macro's output.
+#[acci_core::projection(events(Deposited))]
+struct PrivateView {
+    #[projection(key)]
+    account_id: String,
+    #[projection(index)]
+    owner: String,
+}
+
+impl acci_core::Project<Deposited> for PrivateView {
+    fn project(_row: &mut Option<Self>, _event: &acci_core::Recorded<Deposited>) {}
+}
+
 /// Read models without rows.
 struct Empty;
 
@@ -354,4 +367,5 @@ fn generated_finders_work_under_strict_lints() {
         .block_on(domain::owned_by(&Empty, "Ada"))
         .unwrap_err();
     assert!(matches!(error, QueryError::NotFound { .. }), "{error}");
+    assert_eq!(PrivateView::NAME, "private_view");
 }

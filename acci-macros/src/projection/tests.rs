@@ -274,3 +274,23 @@ fn column<'a>(
         index,
     }
 }
+
+/// Types in messages read as written: one space after `,` and `;`, none inside `<…>`.
+#[test]
+fn types_in_messages_read_as_written() {
+    use super::types::type_text;
+    for (ty, shown) in [
+        (quote!((String, String)), "(String, String)"),
+        (quote!([u8; 4]), "[u8; 4]"),
+        (quote!(HashMap<String, i64>), "HashMap<String, i64>"),
+        (quote!(&'static str), "&'static str"),
+        (quote!(Vec<Option<String>>), "Vec<Option<String>>"),
+        (
+            quote!(chrono::DateTime<chrono::Utc>),
+            "chrono::DateTime<chrono::Utc>",
+        ),
+    ] {
+        let ty: syn::Type = syn::parse2(ty).unwrap();
+        assert_eq!(type_text(&ty), shown);
+    }
+}

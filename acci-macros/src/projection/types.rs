@@ -258,7 +258,7 @@ pub(crate) fn type_text(ty: &syn::Type) -> String {
         if c == ' ' {
             let next = chars.peek().copied();
             let prev = out.chars().last();
-            let tight_before = matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']'));
+            let tight_before = matches!(next, Some('<' | '>' | ',' | ';' | ':' | ')' | ']'));
             let tight_after = matches!(prev, Some('<' | '&' | '(' | '[' | ':'));
             if tight_before || tight_after {
                 continue;
@@ -266,5 +266,5 @@ pub(crate) fn type_text(ty: &syn::Type) -> String {
         }
         out.push(c);
     }
-    out.replace(',', ", ").replace(";", "; ")
+    out
 }

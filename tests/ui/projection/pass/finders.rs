@@ -215,6 +215,17 @@ fn main() {
             other => panic!("expected NotFound, got {other:?}"),
         }
 
+        // Every row, a page at a time.
+        let mut seen = Vec::new();
+        let mut page = UserView::page(&memory, None, 2).await.unwrap();
+        while let Some(last) = page.last() {
+            seen.extend(page.iter().map(|r| r.user_id.clone()));
+            page = UserView::page(&memory, Some(&last.user_id), 2)
+                .await
+                .unwrap();
+        }
+        assert_eq!(seen, ["u-1", "u-2", "u-3"]);
+
         let first = UserView::page(&memory, None, 2).await.unwrap();
         assert_eq!(first.len(), 2);
         let last = first.last().map(|r| r.user_id.as_str());
@@ -298,6 +309,9 @@ fn main() {
             r#"get user_view "u-9""#,
             r#"get user_view "u-2""#,
             r#"get user_view "u-9""#,
+            "page user_view None 2",
+            r#"page user_view Some(String("u-2")) 2"#,
+            r#"page user_view Some(String("u-3")) 2"#,
             "page user_view None 2",
             r#"page user_view Some(String("u-2")) 2"#,
             r#"find_by user_view email "alan@example.com""#,

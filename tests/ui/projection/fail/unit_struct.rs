@@ -1,0 +1,11 @@
+use acci_core::prelude::*;
+
+#[event]
+pub struct UserCreated {
+    pub email: String,
+}
+
+#[projection(events(UserCreated))]
+pub struct UserView;
+
+fn main() {}
