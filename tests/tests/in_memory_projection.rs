@@ -138,20 +138,14 @@ async fn queries_and_generated_finders_run_on_in_memory_read_models() {
     members.catch_up(&store).await.unwrap();
     let models = InMemoryReadModels::new();
     assert!(matches!(
-        Member::find(&models, &"m1".to_owned()).await,
+        Member::find(&models, "m1").await,
         Err(QueryError::Projection { .. })
     ));
     models.register(Arc::clone(&members));
 
-    assert_eq!(
-        Member::require(&models, &"m2".to_owned())
-            .await
-            .unwrap()
-            .name,
-        "Bob"
-    );
+    assert_eq!(Member::require(&models, "m2").await.unwrap().name, "Bob");
     assert!(matches!(
-        Member::require(&models, &"m9".to_owned()).await,
+        Member::require(&models, "m9").await,
         Err(QueryError::NotFound { .. })
     ));
     let adas: Vec<String> = Member::find_by_name(&models, "Ada", 10)
@@ -161,9 +155,7 @@ async fn queries_and_generated_finders_run_on_in_memory_read_models() {
         .map(|m| m.member_id)
         .collect();
     assert_eq!(adas, ["m1", "m3"]);
-    let page = Member::page(&models, Some(&"m1".to_owned()), 1)
-        .await
-        .unwrap();
+    let page = Member::page(&models, Some("m1"), 1).await.unwrap();
     assert_eq!(page[0].member_id, "m2");
     assert!(matches!(
         Member::page(&models, None, 0).await,
