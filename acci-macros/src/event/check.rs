@@ -1,9 +1,7 @@
 //! The rules `#[event]` enforces on its item and across its keys.
 
-use syn::spanned::Spanned;
-
 use super::parse::EventArgs;
-use crate::common::{Ctxt, generic_span};
+use crate::common::{Ctxt, generic_span, item_kind, keyword_span};
 
 /// Checks the item and the arguments together. Returns the struct when it can carry an
 /// event (named fields, no generics), so expansion can proceed even if an argument was
@@ -94,43 +92,4 @@ fn check_args(cx: &Ctxt, args: &EventArgs) {
             "use `previous = OldType` while the old type exists, or `upcast = function` to convert the old JSON; not both",
         );
     }
-}
-
-/// What the item is, for the message: "a function", "a trait".
-fn item_kind(item: &syn::Item) -> &'static str {
-    match item {
-        syn::Item::Fn(_) => "a function",
-        syn::Item::Trait(_) | syn::Item::TraitAlias(_) => "a trait",
-        syn::Item::Impl(_) => "an impl block",
-        syn::Item::Type(_) => "a type alias",
-        syn::Item::Mod(_) => "a module",
-        syn::Item::Const(_) => "a constant",
-        syn::Item::Static(_) => "a static",
-        syn::Item::Use(_) => "a `use` declaration",
-        _ => "this item",
-    }
-}
-
-/// The item's first token after its attributes and visibility: `fn`, `trait`, `impl`…
-fn keyword_span(item: &syn::Item) -> proc_macro2::Span {
-    let mut tokens = quote::ToTokens::into_token_stream(item)
-        .into_iter()
-        .peekable();
-    while let Some(tt) = tokens.next() {
-        match &tt {
-            // An attribute: `#` and its `[…]`.
-            proc_macro2::TokenTree::Punct(p) if p.as_char() == '#' => {
-                tokens.next();
-            }
-            // A visibility: `pub` and its optional `(crate)`.
-            proc_macro2::TokenTree::Ident(ident) if ident == "pub" => {
-                if matches!(tokens.peek(), Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
-                {
-                    tokens.next();
-                }
-            }
-            _ => return tt.span(),
-        }
-    }
-    item.span()
 }
