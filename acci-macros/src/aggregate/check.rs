@@ -1,17 +1,10 @@
 //! The rules `#[derive(Aggregate)]` enforces, and the checked model expansion works from.
 
 use proc_macro2::TokenStream;
-use quote::ToTokens;
 
 use super::fingerprint::state_fingerprint;
 use super::parse::AggregateArgs;
-use crate::common::{Ctxt, default_runtime, generic_span};
-
-/// One event of `events(...)` and the enum variant it becomes.
-pub(crate) struct ListedEvent {
-    pub(crate) path: syn::Path,
-    pub(crate) variant: syn::Ident,
-}
+use crate::common::{Ctxt, ListedEvent, check_event_list, default_runtime, generic_span};
 
 /// Everything expansion needs, checked.
 pub(crate) struct Model {
@@ -67,41 +60,7 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
             format!("`{key}(...)` is empty: `{ident}` would record no events"),
             "list at least one `#[event]` type, such as `events(Opened)`",
         ),
-        Some((_, _, list)) => {
-            for path in list {
-                let shown = path.to_token_stream().to_string().replace(' ', "");
-                let variant = path
-                    .segments
-                    .last()
-                    .expect("a parsed path has a segment")
-                    .ident
-                    .clone();
-                let earlier = events.iter().find(|e: &&ListedEvent| {
-                    e.path.to_token_stream().to_string().replace(' ', "") == shown
-                });
-                // Errors point at the type's name, the last segment of its path.
-                if earlier.is_some() {
-                    cx.error_at(
-                        &variant,
-                        format!("`{shown}` is listed twice in `events(...)`"),
-                        format!("list each event once: remove this `{shown}`"),
-                    );
-                    continue;
-                }
-                if events.iter().any(|e: &ListedEvent| e.variant == variant) {
-                    cx.error_at(
-                        &variant,
-                        format!("two listed events would both become the variant `{variant}` of the event enum"),
-                        format!("a variant is named after the last segment of the path; import one of the two under another name, as in `use {shown} as Renamed{variant};`, and list that name"),
-                    );
-                    continue;
-                }
-                events.push(ListedEvent {
-                    path: path.clone(),
-                    variant,
-                });
-            }
-        }
+        Some((_, _, list)) => events = check_event_list(cx, list),
     }
 
     // `snapshot_every = 0` is reported on its own; this would only repeat it.

@@ -1,11 +1,10 @@
 //! The model of `#[aggregate(...)]`.
 
 use proc_macro2::TokenStream;
-use syn::parse::Parser;
-use syn::punctuated::Punctuated;
 
 use crate::common::{
-    Ctxt, check_stored_name, parse_key_value, parse_runtime, skip_value, unknown_key,
+    Ctxt, check_stored_name, parse_event_list, parse_key_value, parse_runtime, skip_value,
+    unknown_key,
 };
 
 pub(crate) const KEYS: &[&str] = &[
@@ -77,7 +76,11 @@ pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs 
                         parsed.name = Some(lit);
                     }
                 }
-                "events" => parse_events(cx, &meta, ident, &mut parsed),
+                "events" => {
+                    if let Some((span, list)) = parse_event_list(cx, &meta, "Opened, Deposited") {
+                        parsed.events = Some((ident, span, list));
+                    }
+                }
                 "event_enum" => {
                     parsed.event_enum = parse_key_value::<syn::Ident>(cx, &meta, "event_enum", "a type name", "`event_enum = AccountEvent`");
                 }
@@ -119,38 +122,4 @@ pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs 
         }
     }
     parsed
-}
-
-/// `events(A, B, path::C)`: a parenthesised list of type paths without generics.
-fn parse_events(
-    cx: &Ctxt,
-    meta: &syn::meta::ParseNestedMeta<'_>,
-    ident: syn::Ident,
-    parsed: &mut AggregateArgs,
-) {
-    let group = match meta.input.parse::<proc_macro2::Group>() {
-        Ok(group) if group.delimiter() == proc_macro2::Delimiter::Parenthesis => group,
-        _ => {
-            cx.error_at(
-                &meta.path,
-                "`events` needs a list of event types",
-                "write `events(Opened, Deposited, …)`",
-            );
-            skip_value(meta);
-            return;
-        }
-    };
-    let parser = |input: syn::parse::ParseStream<'_>| {
-        Punctuated::<syn::Path, syn::Token![,]>::parse_terminated_with(
-            input,
-            syn::Path::parse_mod_style,
-        )
-    };
-    match parser.parse2(group.stream()) {
-        Ok(list) => parsed.events = Some((ident, group.span(), list.into_iter().collect())),
-        Err(error) => cx.push(crate::common::help_error(
-            error,
-            "list the event types by name, separated by commas, such as `events(Opened, Deposited)`",
-        )),
-    }
 }
