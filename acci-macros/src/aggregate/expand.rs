@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::check::Model;
-use crate::common::respan;
+use crate::common::{listed_event_assertions, path_text, respan};
 
 pub(crate) fn expand(model: &Model, input: &syn::DeriveInput) -> TokenStream {
     let event_enum = event_enum(model, input);
@@ -46,8 +46,7 @@ fn event_enum(model: &Model, input: &syn::DeriveInput) -> TokenStream {
     );
     let variants = model.events.iter().map(|e| {
         let (variant, path) = (&e.variant, &e.path);
-        let shown = quote!(#path).to_string().replace(' ', "");
-        let doc = format!("The [`{shown}`] event.");
+        let doc = format!("The [`{}`] event.", path_text(path));
         quote! {
             #[doc = #doc]
             #variant(#path)
@@ -66,36 +65,12 @@ fn event_enum(model: &Model, input: &syn::DeriveInput) -> TokenStream {
 /// event, and no two events share a stored name. (A missing `Apply` impl is reported by
 /// the arm of `apply` that calls it, spanned at the event in the list.)
 fn assertions(model: &Model, ident: &syn::Ident) -> TokenStream {
-    let rt = &model.rt;
-    let per_event = model.events.iter().map(|e| {
-        let path = &e.path;
-        // The same error as every later use of `<#path as Event>` (so the compiler shows
-        // it once), here where it is reported first.
-        quote_spanned! {path.span()=>
-            let _: u32 = <#path as #rt::Event>::SCHEMA_VERSION;
-        }
-    });
-    let mut distinct_names = Vec::new();
-    for (i, later) in model.events.iter().enumerate() {
-        for earlier in &model.events[..i] {
-            let (a, b) = (&earlier.path, &later.path);
-            let message = format!(
-                "`{}` and `{}` in `events(...)` of `{ident}` are stored under the same name; give one of them `#[event(name = \"…\")]`",
-                quote!(#a).to_string().replace(' ', ""),
-                quote!(#b).to_string().replace(' ', ""),
-            );
-            distinct_names.push(quote_spanned! {b.span()=>
-                ::core::assert!(
-                    !#rt::__private::str_eq(<#a as #rt::Event>::EVENT_TYPE, <#b as #rt::Event>::EVENT_TYPE),
-                    #message
-                );
-            });
-        }
-    }
-    quote! {
-        #(#per_event)*
-        #(#distinct_names)*
-    }
+    listed_event_assertions(
+        &model.rt,
+        ident,
+        &model.events,
+        "give one of them `#[event(name = \"…\")]`",
+    )
 }
 
 /// With `snapshot_every`, the trait the snapshot methods go through: local to this

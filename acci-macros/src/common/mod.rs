@@ -1,6 +1,8 @@
 //! Pieces every macro shares: the error collector, attribute keys, the runtime path,
-//! stored-name rules, `events(...)` lists, error spans and the expansion printer.
+//! stored-name rules, `events(...)` lists and their compile-time checks, error spans and
+//! the expansion printer.
 
+mod assertions;
 mod ctxt;
 mod debug;
 mod events;
@@ -10,6 +12,7 @@ mod names;
 mod runtime;
 mod spans;
 
+pub(crate) use assertions::listed_event_assertions;
 pub(crate) use ctxt::{Ctxt, help_error};
 pub(crate) use debug::print_expansion;
 pub(crate) use events::{ListedEvent, check_event_list, parse_event_list, path_text};

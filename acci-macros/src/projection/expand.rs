@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use super::check::{Column, Model};
 use super::sql::{SqlColumn, TableSql, table_sql};
-use crate::common::{path_text, respan};
+use crate::common::{listed_event_assertions, path_text, respan};
 
 /// The traits `#[projection]` derives unless the struct already derives them: those
 /// `Projection` requires of a row.
@@ -105,35 +105,12 @@ fn existing_derives(attrs: &[syn::Attribute]) -> Vec<String> {
 /// event, and no two are stored under the same name. (A missing `Project` impl is
 /// reported by the arms of `event_key` and `project_event`, spanned at the same type.)
 fn assertions(model: &Model) -> TokenStream {
-    let rt = &model.rt;
-    let ident = &model.item.ident;
-    let per_event = model.events.iter().map(|e| {
-        let path = &e.path;
-        quote_spanned! {path.span()=>
-            let _: u32 = <#path as #rt::Event>::SCHEMA_VERSION;
-        }
-    });
-    let mut distinct_names = Vec::new();
-    for (i, later) in model.events.iter().enumerate() {
-        for earlier in &model.events[..i] {
-            let (a, b) = (&earlier.path, &later.path);
-            let message = format!(
-                "`{}` and `{}` in `events(...)` of `{ident}` are stored under the same name; list only the newest version of an event (it reads the older ones), or give one of them another `#[event(name = \"…\")]`",
-                path_text(a),
-                path_text(b),
-            );
-            distinct_names.push(quote_spanned! {b.span()=>
-                ::core::assert!(
-                    !#rt::__private::str_eq(<#a as #rt::Event>::EVENT_TYPE, <#b as #rt::Event>::EVENT_TYPE),
-                    #message
-                );
-            });
-        }
-    }
-    quote! {
-        #(#per_event)*
-        #(#distinct_names)*
-    }
+    listed_event_assertions(
+        &model.rt,
+        &model.item.ident,
+        &model.events,
+        "list only the newest version of an event (it reads the older ones), or give one of them another `#[event(name = \"…\")]`",
+    )
 }
 
 /// `pub enum <Struct>Event { A(Recorded<A>), … }`, documented for `cargo doc`.
