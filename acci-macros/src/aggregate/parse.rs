@@ -105,11 +105,7 @@ pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs 
                         }
                     }
                 }
-                "crate" => {
-                    if let Some(lit) = parse_key_value::<syn::LitStr>(cx, &meta, "crate", "a string holding a path", "`crate = \"::my_app::acci_core\"`") {
-                        parsed.runtime = parse_runtime(cx, &lit);
-                    }
-                }
+                "crate" => parsed.runtime = parse_runtime(cx, &meta),
                 _ => unreachable!("every key in KEYS is handled"),
             }
             Ok(())

@@ -4,19 +4,29 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
-use super::Ctxt;
+use super::{Ctxt, parse_key_value};
 
 pub(crate) fn default_runtime() -> TokenStream {
     quote!(::acci_core)
 }
 
-/// Parses the string of `crate = "…"` into a path.
-pub(crate) fn parse_runtime(cx: &Ctxt, literal: &syn::LitStr) -> Option<TokenStream> {
+/// Parses the value of `crate = "…"`, a string holding a path, into that path.
+pub(crate) fn parse_runtime(
+    cx: &Ctxt,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+) -> Option<TokenStream> {
+    let literal = parse_key_value::<syn::LitStr>(
+        cx,
+        meta,
+        "crate",
+        "a string holding a path",
+        "`crate = \"::my_app::acci_core\"`",
+    )?;
     match literal.parse::<syn::Path>() {
         Ok(path) => Some(path.into_token_stream()),
         Err(_) => {
             cx.error_at(
-                literal,
+                &literal,
                 format!("`crate = {:?}` is not a path", literal.value()),
                 "write the path acci-core is reachable under, such as `crate = \"::my_app::acci_core\"`",
             );

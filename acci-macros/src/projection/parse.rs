@@ -146,17 +146,7 @@ fn parse_entry(
                 "`event_enum = UserViewChange`",
             );
         }
-        "crate" => {
-            if let Some(lit) = parse_key_value::<syn::LitStr>(
-                cx,
-                meta,
-                "crate",
-                "a string holding a path",
-                "`crate = \"::my_app::acci_core\"`",
-            ) {
-                parsed.runtime = parse_runtime(cx, &lit);
-            }
-        }
+        "crate" => parsed.runtime = parse_runtime(cx, meta),
         _ => unreachable!("every key in KEYS is handled"),
     }
     Ok(())
