@@ -4,7 +4,16 @@ use proc_macro2::TokenStream;
 
 use super::fingerprint::state_fingerprint;
 use super::parse::AggregateArgs;
-use crate::common::{Ctxt, ListedEvent, check_event_list, default_runtime, generic_span};
+use crate::common::{
+    Ctxt, EventsWording, ListedEvent, check_events_key, default_runtime, generic_span,
+};
+
+const EVENTS_WORDING: EventsWording = EventsWording {
+    attribute: "aggregate",
+    owner: "aggregate",
+    verb: "record",
+    examples: ["Opened", "Deposited"],
+};
 
 /// Everything expansion needs, checked.
 pub(crate) struct Model {
@@ -47,21 +56,14 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         );
     }
 
-    let mut events = Vec::new();
-    match &args.events {
-        None if args.present && !args.events_attempted => cx.error_at(
-            ident,
-            format!("`#[aggregate]` on `{ident}` needs `events(...)`"),
-            "list the events this aggregate records: `#[aggregate(events(Opened, Deposited))]`",
-        ),
-        None => {}
-        Some((key, span, list)) if list.is_empty() => cx.error_at_span(
-            *span,
-            format!("`{key}(...)` is empty: `{ident}` would record no events"),
-            "list at least one `#[event]` type, such as `events(Opened)`",
-        ),
-        Some((_, _, list)) => events = check_event_list(cx, list),
-    }
+    // Without any `#[aggregate]`, the error above already asks for `events(...)`.
+    let events = check_events_key(
+        cx,
+        args.events.as_ref(),
+        args.events_attempted || !args.present,
+        ident,
+        &EVENTS_WORDING,
+    );
 
     // `snapshot_every = 0` is reported on its own; this would only repeat it.
     if let (Some((key, _)), false) = (&args.snapshot_version, args.given("snapshot_every")) {

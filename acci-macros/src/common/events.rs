@@ -1,5 +1,6 @@
 //! `events(A, B, path::C)`: the list of event types a macro reads, parsed and checked
-//! (no type listed twice, no two types that would become the same enum variant).
+//! (given, not empty, no type listed twice, no two types that would become the same enum
+//! variant).
 
 use proc_macro2::Span;
 use quote::ToTokens;
@@ -53,10 +54,63 @@ pub(crate) fn parse_event_list(
     }
 }
 
+/// How the messages about a missing or empty `events(...)` speak of the macro and its type.
+pub(crate) struct EventsWording {
+    /// The attribute that takes `events`, without `#[…]`: `aggregate`.
+    pub(crate) attribute: &'static str,
+    /// What the type is: "aggregate", "read model".
+    pub(crate) owner: &'static str,
+    /// What the type does with its events: "record" (and "records").
+    pub(crate) verb: &'static str,
+    /// Two event names for the examples in the help lines.
+    pub(crate) examples: [&'static str; 2],
+}
+
+/// The events of `events(...)` (its key, the span of its parentheses and the listed
+/// paths) on `ident`, checked. A missing key is reported unless `attempted` says its
+/// error is already out (a misspelled or malformed `events`); an empty list is reported
+/// at its parentheses.
+pub(crate) fn check_events_key(
+    cx: &Ctxt,
+    events: Option<&(syn::Ident, Span, Vec<syn::Path>)>,
+    attempted: bool,
+    ident: &syn::Ident,
+    wording: &EventsWording,
+) -> Vec<ListedEvent> {
+    let EventsWording {
+        attribute,
+        owner,
+        verb,
+        examples: [first, second],
+    } = wording;
+    match events {
+        None if !attempted => {
+            cx.error_at(
+                ident,
+                format!("`#[{attribute}]` on `{ident}` needs `events(...)`"),
+                format!(
+                    "list the events this {owner} {verb}s: `#[{attribute}(events({first}, {second}))]`"
+                ),
+            );
+            Vec::new()
+        }
+        None => Vec::new(),
+        Some((key, span, list)) if list.is_empty() => {
+            cx.error_at_span(
+                *span,
+                format!("`{key}(...)` is empty: `{ident}` would {verb} no events"),
+                format!("list at least one `#[event]` type, such as `events({first})`"),
+            );
+            Vec::new()
+        }
+        Some((_, _, list)) => check_event_list(cx, list),
+    }
+}
+
 /// The listed events that can become variants, in order. A type listed twice, or two
 /// types whose last path segments are the same, are reported at the later one and left
 /// out.
-pub(crate) fn check_event_list(cx: &Ctxt, list: &[syn::Path]) -> Vec<ListedEvent> {
+fn check_event_list(cx: &Ctxt, list: &[syn::Path]) -> Vec<ListedEvent> {
     let mut events: Vec<ListedEvent> = Vec::new();
     for path in list {
         let shown = path_text(path);

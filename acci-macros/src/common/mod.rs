@@ -15,7 +15,9 @@ mod spans;
 pub(crate) use assertions::listed_event_assertions;
 pub(crate) use ctxt::{Ctxt, help_error};
 pub(crate) use debug::print_expansion;
-pub(crate) use events::{ListedEvent, check_event_list, parse_event_list, path_text};
+pub(crate) use events::{
+    EventsWording, ListedEvent, check_events_key, parse_event_list, path_text,
+};
 pub(crate) use items::{item_kind, keyword_span};
 pub(crate) use keys::{parse_flag, parse_key_value, skip_value, unknown_key, unknown_key_of};
 pub(crate) use names::check_stored_name;

@@ -7,8 +7,15 @@ use syn::ext::IdentExt;
 use super::parse::{self, ProjectionArgs};
 use super::types::{self, ColumnType, SUPPORTED};
 use crate::common::{
-    Ctxt, ListedEvent, check_event_list, default_runtime, generic_span, item_kind, keyword_span,
-    skip_value,
+    Ctxt, EventsWording, ListedEvent, check_events_key, default_runtime, generic_span, item_kind,
+    keyword_span, skip_value,
+};
+
+const EVENTS_WORDING: EventsWording = EventsWording {
+    attribute: "projection",
+    owner: "read model",
+    verb: "read",
+    examples: ["UserCreated", "EmailChanged"],
 };
 
 /// PostgreSQL keeps identifiers to 63 bytes (`NAMEDATALEN - 1`) and cuts longer ones.
@@ -118,26 +125,13 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
     };
 
     let table = table_name(cx, &args, ident);
-    let events = match &args.events {
-        None if !args.events_attempted => {
-            cx.error_at(
-                ident,
-                format!("`#[projection]` on `{ident}` needs `events(...)`"),
-                "list the events this read model reads: `#[projection(events(UserCreated, EmailChanged))]`",
-            );
-            Vec::new()
-        }
-        None => Vec::new(),
-        Some((key, span, list)) if list.is_empty() => {
-            cx.error_at_span(
-                *span,
-                format!("`{key}(...)` is empty: `{ident}` would read no events"),
-                "list at least one `#[event]` type, such as `events(UserCreated)`",
-            );
-            Vec::new()
-        }
-        Some((_, _, list)) => check_event_list(cx, list),
-    };
+    let events = check_events_key(
+        cx,
+        args.events.as_ref(),
+        args.events_attempted,
+        ident,
+        &EVENTS_WORDING,
+    );
     check_container_serde(cx, &item.attrs);
 
     let mut columns = Vec::new();
