@@ -1,6 +1,6 @@
 //! Pieces every macro shares: the error collector, attribute keys, the runtime path,
-//! stored-name rules, `events(...)` lists and their compile-time checks, error spans and
-//! the expansion printer.
+//! stored-name rules, `version = N`, `events(...)` lists and their compile-time checks,
+//! error spans and the expansion printer.
 
 mod assertions;
 mod ctxt;
@@ -11,6 +11,7 @@ mod keys;
 mod names;
 mod runtime;
 mod spans;
+mod version;
 
 pub(crate) use assertions::listed_event_assertions;
 pub(crate) use ctxt::{Ctxt, help_error};
@@ -23,3 +24,4 @@ pub(crate) use keys::{parse_flag, parse_key_value, skip_value, unknown_key, unkn
 pub(crate) use names::check_stored_name;
 pub(crate) use runtime::{default_runtime, parse_runtime};
 pub(crate) use spans::{generic_span, respan};
+pub(crate) use version::{VersionRules, parse_version};

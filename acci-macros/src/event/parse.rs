@@ -3,10 +3,19 @@
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 
-use crate::common::{Ctxt, check_stored_name, parse_key_value, parse_runtime, unknown_key};
+use crate::common::{
+    Ctxt, VersionRules, check_stored_name, parse_key_value, parse_runtime, parse_version,
+    unknown_key,
+};
 
 pub(crate) const KEYS: &[&str] = &["name", "version", "previous", "upcast", "crate"];
 const ATTRIBUTE: &str = "#[event]";
+const VERSION_RULES: VersionRules = VersionRules {
+    kind: "schema version",
+    first_version_help: "write `version = 1` (the default) for the first shape of an event",
+    // The store keeps the schema version of every event as a `u32`.
+    max: u32::MAX,
+};
 
 /// The arguments of `#[event(...)]`. A key that failed to parse is left `None` (its
 /// error is already reported), so expansion can go on with the default.
@@ -68,29 +77,7 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
                     parsed.name = Some(lit);
                 }
             }
-            "version" => {
-                if let Some(lit) = parse_key_value::<syn::LitInt>(
-                    cx,
-                    &meta,
-                    "version",
-                    "a whole number from 1 up",
-                    "`version = 2`",
-                ) {
-                    match lit.base10_parse::<u32>() {
-                        Ok(0) => cx.error_at(
-                            &lit,
-                            "schema versions start at 1; `version = 0` is not a version",
-                            "write `version = 1` (the default) for the first shape of an event",
-                        ),
-                        Ok(v) => parsed.version = Some((v, lit)),
-                        Err(_) => cx.error_at(
-                            &lit,
-                            format!("`version = {lit}` is not a schema version"),
-                            "write a whole number from 1 to 4294967295 without a suffix",
-                        ),
-                    }
-                }
-            }
+            "version" => parsed.version = parse_version(cx, &meta, &VERSION_RULES),
             "previous" => {
                 if let Some(path) = parse_key_value::<syn::Path>(
                     cx,

@@ -6,13 +6,19 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 
 use crate::common::{
-    Ctxt, help_error, parse_event_list, parse_flag, parse_key_value, parse_runtime, skip_value,
-    unknown_key, unknown_key_of,
+    Ctxt, VersionRules, help_error, parse_event_list, parse_flag, parse_key_value, parse_runtime,
+    parse_version, skip_value, unknown_key, unknown_key_of,
 };
 
 pub(crate) const KEYS: &[&str] = &["table", "events", "version", "event_enum", "crate"];
 pub(crate) const FIELD_KEYS: &[&str] = &["key", "index", "json", "column"];
 pub(crate) const ATTRIBUTE: &str = "#[projection]";
+const VERSION_RULES: VersionRules = VersionRules {
+    kind: "read-model version",
+    first_version_help: "write `version = 1` (the default) for the first shape of a read model, and raise it to rebuild the table",
+    // The checkpoint keeps the version in a PostgreSQL `integer`.
+    max: i32::MAX as u32,
+};
 
 /// The keys of `#[projection(...)]` on the struct, merged with those of any further
 /// `#[projection(...)]` attribute under it. A key that failed to parse stays `None`; its
@@ -113,30 +119,7 @@ fn parse_entry(
                 parsed.events = Some((ident, span, list));
             }
         }
-        "version" => {
-            if let Some(lit) = parse_key_value::<syn::LitInt>(
-                cx,
-                meta,
-                "version",
-                "a whole number from 1 up",
-                "`version = 2`",
-            ) {
-                match lit.base10_parse::<u32>() {
-                    Ok(0) => cx.error_at(
-                        &lit,
-                        "read-model versions start at 1; `version = 0` is not a version",
-                        "write `version = 1` (the default) for the first shape of a read model, and raise it to rebuild the table",
-                    ),
-                    // The checkpoint keeps the version in a PostgreSQL `integer`.
-                    Ok(v) if i32::try_from(v).is_ok() => parsed.version = Some((v, lit)),
-                    _ => cx.error_at(
-                        &lit,
-                        format!("`version = {lit}` is not a read-model version"),
-                        "write a whole number from 1 to 2147483647 without a suffix",
-                    ),
-                }
-            }
-        }
+        "version" => parsed.version = parse_version(cx, meta, &VERSION_RULES),
         "event_enum" => {
             parsed.event_enum = parse_key_value::<syn::Ident>(
                 cx,
