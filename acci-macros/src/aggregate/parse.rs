@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 
 use crate::common::{
-    Ctxt, check_stored_name, parse_event_list, parse_key_value, parse_runtime, skip_value,
+    Ctxt, check_stored_name, first_time, parse_event_list, parse_key_value, parse_runtime,
     unknown_key,
 };
 
@@ -61,12 +61,9 @@ pub(crate) fn parse_attrs(cx: &Ctxt, input: &syn::DeriveInput) -> AggregateArgs 
                 }
                 return Ok(());
             }
-            if parsed.seen.contains(&key) {
-                cx.error_at(&meta.path, format!("`{key}` is given twice"), format!("keep one `{key}` in `{ATTRIBUTE}`"));
-                skip_value(&meta);
+            if !first_time(cx, &meta, &mut parsed.seen, &key, format!("keep one `{key}` in `{ATTRIBUTE}`")) {
                 return Ok(());
             }
-            parsed.seen.push(key.clone());
             parsed.events_attempted |= key == "events";
             let ident = meta.path.get_ident().cloned().expect("known keys are identifiers");
             match key.as_str() {

@@ -152,6 +152,24 @@ pub(crate) fn unknown_key_of<'a>(
     suggestion
 }
 
+/// Records `key` in `seen`, the keys given so far. A key given before is reported (with
+/// `keep_one` as the help line) and skipped: returns whether this is its first time.
+pub(crate) fn first_time(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    seen: &mut Vec<String>,
+    key: &str,
+    keep_one: String,
+) -> bool {
+    if seen.iter().any(|k| k == key) {
+        cx.error_at(&meta.path, format!("`{key}` is given twice"), keep_one);
+        skip_value(meta);
+        return false;
+    }
+    seen.push(key.to_owned());
+    true
+}
+
 /// A key that takes no value (`key`, `index`): reports `key = …` or `key(…)` and skips
 /// it. Returns whether the key stood alone.
 pub(crate) fn parse_flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> bool {

@@ -20,7 +20,9 @@ pub(crate) use events::{
     EventsWording, ListedEvent, check_events_key, parse_event_list, path_text,
 };
 pub(crate) use items::{item_kind, keyword_span};
-pub(crate) use keys::{parse_flag, parse_key_value, skip_value, unknown_key, unknown_key_of};
+pub(crate) use keys::{
+    first_time, parse_flag, parse_key_value, skip_value, unknown_key, unknown_key_of,
+};
 pub(crate) use names::check_stored_name;
 pub(crate) use runtime::{default_runtime, parse_runtime};
 pub(crate) use spans::{generic_span, respan};

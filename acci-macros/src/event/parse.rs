@@ -4,8 +4,8 @@ use proc_macro2::TokenStream;
 use syn::parse::Parser;
 
 use crate::common::{
-    Ctxt, VersionRules, check_stored_name, parse_key_value, parse_runtime, parse_version,
-    unknown_key,
+    Ctxt, VersionRules, check_stored_name, first_time, parse_key_value, parse_runtime,
+    parse_version, unknown_key,
 };
 
 pub(crate) const KEYS: &[&str] = &["name", "version", "previous", "upcast", "crate"];
@@ -49,16 +49,15 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
             unknown_key(cx, &meta, ATTRIBUTE, KEYS);
             return Ok(());
         }
-        if parsed.seen.contains(&key) {
-            cx.error_at(
-                &meta.path,
-                format!("`{key}` is given twice"),
-                format!("keep one `{key} = …` in `{ATTRIBUTE}`"),
-            );
-            crate::common::skip_value(&meta);
+        if !first_time(
+            cx,
+            &meta,
+            &mut parsed.seen,
+            &key,
+            format!("keep one `{key} = …` in `{ATTRIBUTE}`"),
+        ) {
             return Ok(());
         }
-        parsed.seen.push(key.clone());
         let ident = meta
             .path
             .get_ident()

@@ -6,8 +6,8 @@ use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 
 use crate::common::{
-    Ctxt, VersionRules, help_error, parse_event_list, parse_flag, parse_key_value, parse_runtime,
-    parse_version, skip_value, unknown_key, unknown_key_of,
+    Ctxt, VersionRules, first_time, help_error, parse_event_list, parse_flag, parse_key_value,
+    parse_runtime, parse_version, skip_value, unknown_key, unknown_key_of,
 };
 
 pub(crate) const KEYS: &[&str] = &["table", "events", "version", "event_enum", "crate"];
@@ -88,16 +88,15 @@ fn parse_entry(
         }
         return Ok(());
     }
-    if parsed.seen.contains(&key) {
-        cx.error_at(
-            &meta.path,
-            format!("`{key}` is given twice"),
-            format!("keep one `{key}` in `{ATTRIBUTE}`"),
-        );
-        skip_value(meta);
+    if !first_time(
+        cx,
+        meta,
+        &mut parsed.seen,
+        &key,
+        format!("keep one `{key}` in `{ATTRIBUTE}`"),
+    ) {
         return Ok(());
     }
-    parsed.seen.push(key.clone());
     parsed.events_attempted |= key == "events";
     match key.as_str() {
         "table" => {
@@ -167,16 +166,9 @@ pub(crate) fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldArgs {
                 }
                 return Ok(());
             }
-            if parsed.seen.contains(&key) {
-                cx.error_at(
-                    &meta.path,
-                    format!("`{key}` is given twice"),
-                    format!("keep one `{key}` on this field"),
-                );
-                skip_value(&meta);
+            if !first_time(cx, &meta, &mut parsed.seen, &key, format!("keep one `{key}` on this field")) {
                 return Ok(());
             }
-            parsed.seen.push(key.clone());
             let ident = meta.path.get_ident().cloned().expect("known keys are identifiers");
             match key.as_str() {
                 "key" => {
