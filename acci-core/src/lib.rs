@@ -23,7 +23,9 @@ pub use ids::{
 };
 pub use metadata::Metadata;
 pub use projection::{Project, Projection, ProjectionError};
-pub use repository::{Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy};
+pub use repository::{
+    CacheStats, Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy,
+};
 pub use store::{
     AggregateLoad, AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion,
     InMemoryEventStore, LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH,

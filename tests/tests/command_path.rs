@@ -44,7 +44,7 @@ fn closed_from_v1(version: u32, mut payload: Value) -> Result<Value, String> {
     }
 }
 
-#[derive(Aggregate, Debug, Default, Serialize, Deserialize)]
+#[derive(Aggregate, Clone, Debug, Default, Serialize, Deserialize)]
 #[aggregate(name = "Counter", events(Opened, Added, Closed), snapshot_every = 10)]
 pub struct Counter {
     open: bool,
@@ -578,4 +578,67 @@ async fn a_repeated_command_that_commits_during_the_load_answers_with_the_first_
         (outcome.version, outcome.events),
         (1, vec![CounterEvent::Opened(Opened {})])
     );
+}
+
+fn cached(store: Arc<dyn EventStore>) -> Repository<Counter> {
+    Repository::<Counter>::new(store).with_cache(std::num::NonZeroUsize::new(2).unwrap())
+}
+
+#[tokio::test]
+async fn a_cached_aggregate_is_not_loaded_again() {
+    let store = Arc::new(Interfering::new(InMemoryEventStore::new(), || {
+        NewEvent::from_event(&Added { amount: 100 }, Metadata::new()).unwrap()
+    }));
+    let counters = cached(store.clone());
+    counters.execute(on("c", Open)).await.unwrap();
+    let loads = store.loads().len();
+    for _ in 0..3 {
+        counters.execute(on("c", Add(1))).await.unwrap();
+    }
+    assert_eq!(
+        store.loads().len(),
+        loads,
+        "the cached aggregate was not read again"
+    );
+    let stats = counters.cache_stats().unwrap();
+    assert_eq!((stats.hits, stats.misses, stats.entries), (3, 1, 1));
+    assert!((stats.hit_ratio() - 0.75).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn another_process_writing_makes_a_cached_command_read_only_what_it_missed() {
+    let store: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::new());
+    let (here, elsewhere) = (cached(Arc::clone(&store)), cached(Arc::clone(&store)));
+    here.execute(on("c", Open)).await.unwrap();
+    here.execute(on("c", Add(1))).await.unwrap();
+    elsewhere.execute(on("c", Add(10))).await.unwrap();
+    // `here` decides on its stale entry, meets the conflict, reads the one event it
+    // missed and appends after it: nothing is lost.
+    let outcome = here.execute(on("c", Add(100))).await.unwrap();
+    assert_eq!((outcome.version, outcome.attempts), (4, 2));
+    assert_eq!(
+        here.load(&tenant(), &id("c")).await.unwrap().state.total,
+        111
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_on_a_stale_cached_state_is_checked_against_the_store() {
+    let store: Arc<dyn EventStore> = Arc::new(InMemoryEventStore::new());
+    let (here, elsewhere) = (cached(Arc::clone(&store)), cached(Arc::clone(&store)));
+    // `here` caches the counter before it is open; `elsewhere` opens it.
+    assert!(here.execute(on("c", Add(1))).await.is_err());
+    elsewhere.execute(on("c", Open)).await.unwrap();
+    // On its cached state `here` would refuse (not open); the store says otherwise.
+    let outcome = here.execute(on("c", Add(5))).await.unwrap();
+    assert_eq!(outcome.version, 2);
+}
+
+#[tokio::test]
+async fn the_cache_holds_at_most_its_capacity() {
+    let counters = cached(Arc::new(InMemoryEventStore::new()));
+    for name in ["a", "b", "c"] {
+        counters.execute(on(name, Open)).await.unwrap();
+    }
+    assert_eq!(counters.cache_stats().unwrap().entries, 2);
 }

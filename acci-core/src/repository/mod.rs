@@ -1,5 +1,6 @@
 //! The command path: load an aggregate, let it decide, append what it decided.
 
+mod cache;
 mod retry;
 
 use std::marker::PhantomData;
@@ -7,7 +8,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+pub use cache::CacheStats;
 pub use retry::RetryPolicy;
+
+use cache::AggregateCache;
 
 use crate::aggregate::{Aggregate, Handle};
 use crate::error::{CommandError, DecodeError, StoreError, ValidationError};
@@ -179,6 +183,8 @@ impl<E> From<LoadError> for CommandError<E> {
 pub struct Repository<A, S: ?Sized = dyn EventStore> {
     store: Arc<S>,
     retry: RetryPolicy,
+    /// Shared by the clones of this repository; `None` unless `with_cache` turned it on.
+    cache: Option<Arc<AggregateCache<A>>>,
     aggregate: PhantomData<fn() -> A>,
 }
 
@@ -187,6 +193,7 @@ impl<A, S: ?Sized> Clone for Repository<A, S> {
         Self {
             store: Arc::clone(&self.store),
             retry: self.retry,
+            cache: self.cache.clone(),
             aggregate: PhantomData,
         }
     }
@@ -207,8 +214,29 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         Self {
             store,
             retry: RetryPolicy::default(),
+            cache: None,
             aggregate: PhantomData,
         }
+    }
+
+    /// Keeps up to `capacity` loaded aggregates in memory between commands (shared by the
+    /// clones of this repository), so a command on a cached aggregate skips the load and
+    /// appends in one round trip. Correct across processes: every append still states
+    /// the version it decided on, so another writer's events surface as a conflict, and
+    /// the retry reads only the events the entry missed; a refusal made on a cached state
+    /// is checked against the store before it is answered. See
+    /// [`cache_stats`](Self::cache_stats) for its hit ratio.
+    pub fn with_cache(mut self, capacity: std::num::NonZeroUsize) -> Self
+    where
+        A: Clone,
+    {
+        self.cache = Some(Arc::new(AggregateCache::new(capacity, A::clone)));
+        self
+    }
+
+    /// How the aggregate cache is doing; `None` without one.
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.cache.as_ref().map(|cache| cache.stats())
     }
 
     /// Uses `retry` for concurrency conflicts.
@@ -329,7 +357,14 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             metadata.causation_id = Some(id.as_uuid());
         }
 
-        let mut loaded = self.load_stream(&stream).await?;
+        let cached = self.cache.as_ref().and_then(|cache| cache.get(&stream));
+        // Whether the state may be behind the store (it came from the cache, and nothing
+        // has been read from the store since).
+        let mut maybe_stale = cached.is_some();
+        let mut loaded = match cached {
+            Some(loaded) => loaded,
+            None => self.load_stream(&stream).await?,
+        };
         let mut attempt = 1;
         loop {
             let decision = loaded.state.handle(&command.payload);
@@ -338,6 +373,18 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             // the first outcome is the answer, not the refusal.
             let events = match decision {
                 Ok(events) if !events.is_empty() => events,
+                _ if maybe_stale => {
+                    // No append will check a refusal's version: read what the cached
+                    // state may have missed, and decide again if there was anything.
+                    maybe_stale = false;
+                    let version = loaded.version;
+                    self.catch_up(&stream, &mut loaded).await?;
+                    if loaded.version != version {
+                        continue;
+                    }
+                    self.cache_put(&stream, &loaded);
+                    continue;
+                }
                 decision => {
                     if let Some(record) = self.recorded(&command).await? {
                         return self.first_outcome(&stream, record).await;
@@ -378,6 +425,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                     }
                     loaded.version = appended.last_sequence;
                     loaded.events_applied += events.len();
+                    self.cache_put(&stream, &loaded);
                     let snapshot_taken = self.maybe_snapshot(&stream, &loaded, before).await;
                     return Ok(CommandOutcome {
                         stream,
@@ -408,9 +456,16 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                         tokio::time::sleep(delay).await;
                     }
                     self.catch_up(&stream, &mut loaded).await?;
+                    maybe_stale = false;
                 }
                 Err(other) => return Err(other.into()),
             }
+        }
+    }
+
+    fn cache_put(&self, stream: &StreamId, loaded: &Loaded<A>) {
+        if let Some(cache) = &self.cache {
+            cache.put(stream, loaded);
         }
     }
 
