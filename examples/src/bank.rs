@@ -45,7 +45,7 @@ pub struct Withdrawn {
 }
 
 /// A bank account: its owner, currency and balance.
-#[derive(Aggregate, Debug, Default, Serialize, Deserialize)]
+#[derive(Aggregate, Clone, Debug, Default, Serialize, Deserialize)]
 #[aggregate(
     name = "BankAccount",
     events(Opened, Deposited, Withdrawn),

@@ -642,3 +642,24 @@ async fn the_cache_holds_at_most_its_capacity() {
     }
     assert_eq!(counters.cache_stats().unwrap().entries, 2);
 }
+
+#[tokio::test]
+async fn a_cached_aggregate_takes_snapshots_at_the_same_cadence() {
+    let counters = cached(Arc::new(InMemoryEventStore::new()));
+    counters.execute(on("c", Open)).await.unwrap();
+    let mut taken = Vec::new();
+    for _ in 0..24 {
+        taken.extend(
+            counters
+                .execute(on("c", Add(1)))
+                .await
+                .unwrap()
+                .snapshot_taken,
+        );
+    }
+    assert_eq!(
+        taken,
+        [10, 20],
+        "one snapshot per `snapshot_every` events, cached or not"
+    );
+}

@@ -380,9 +380,8 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                     let version = loaded.version;
                     self.catch_up(&stream, &mut loaded).await?;
                     if loaded.version != version {
-                        continue;
+                        self.cache_put(&stream, &loaded);
                     }
-                    self.cache_put(&stream, &loaded);
                     continue;
                 }
                 decision => {
@@ -425,8 +424,13 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                     }
                     loaded.version = appended.last_sequence;
                     loaded.events_applied += events.len();
-                    self.cache_put(&stream, &loaded);
                     let snapshot_taken = self.maybe_snapshot(&stream, &loaded, before).await;
+                    if let Some(version) = snapshot_taken {
+                        // The cached state now starts from that snapshot: count anew.
+                        loaded.snapshot_version = Some(version);
+                        loaded.events_applied = 0;
+                    }
+                    self.cache_put(&stream, &loaded);
                     return Ok(CommandOutcome {
                         stream,
                         events,

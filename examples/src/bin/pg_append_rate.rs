@@ -138,6 +138,35 @@ async fn run(admin: &PgConnectOptions, commands: usize) -> Result<(), Error> {
         Some(raw),
     );
 
+    let cached = Repository::<BankAccount, _>::new(Arc::clone(&store))
+        .with_cache(std::num::NonZeroUsize::new(1_000).expect("not zero"));
+    let (shared_cached, shared_tenant) = (cached.clone(), tenant.clone());
+    let with_cache = timed(per_writer, move |writer, _| {
+        let (accounts, tenant) = (shared_cached.clone(), shared_tenant.clone());
+        async move {
+            let id = AggregateId::new(format!("account-{writer}"))?;
+            accounts
+                .execute(Command::new(tenant, id, Deposit { amount: 1 }))
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    report(
+        "ACCI: Repository::execute with the aggregate cache",
+        per_writer,
+        with_cache,
+        Some(raw),
+    );
+    let stats = cached.cache_stats().expect("a cache");
+    println!(
+        "{:<55} {:>9.2} ({} hits, {} misses)",
+        "  cache hit ratio",
+        stats.hit_ratio(),
+        stats.hits,
+        stats.misses
+    );
+
     let shared_store = Arc::clone(&store);
     let appends = timed(per_writer, move |writer, _| {
         let store = Arc::clone(&shared_store);
