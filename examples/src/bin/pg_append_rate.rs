@@ -119,18 +119,7 @@ async fn run(admin: &PgConnectOptions, commands: usize) -> Result<(), Error> {
             ))
             .await?;
     }
-    let (shared_accounts, shared_tenant) = (accounts.clone(), tenant.clone());
-    let acci = timed(per_writer, move |writer, _| {
-        let (accounts, tenant) = (shared_accounts.clone(), shared_tenant.clone());
-        async move {
-            let id = AggregateId::new(format!("account-{writer}"))?;
-            accounts
-                .execute(Command::new(tenant, id, Deposit { amount: 1 }))
-                .await?;
-            Ok(())
-        }
-    })
-    .await?;
+    let acci = deposits(accounts, &tenant, per_writer).await?;
     report(
         "ACCI: Repository::execute (load + decide + append)",
         per_writer,
@@ -140,18 +129,7 @@ async fn run(admin: &PgConnectOptions, commands: usize) -> Result<(), Error> {
 
     let cached = Repository::<BankAccount, _>::new(Arc::clone(&store))
         .with_cache(std::num::NonZeroUsize::new(1_000).expect("not zero"));
-    let (shared_cached, shared_tenant) = (cached.clone(), tenant.clone());
-    let with_cache = timed(per_writer, move |writer, _| {
-        let (accounts, tenant) = (shared_cached.clone(), shared_tenant.clone());
-        async move {
-            let id = AggregateId::new(format!("account-{writer}"))?;
-            accounts
-                .execute(Command::new(tenant, id, Deposit { amount: 1 }))
-                .await?;
-            Ok(())
-        }
-    })
-    .await?;
+    let with_cache = deposits(cached.clone(), &tenant, per_writer).await?;
     report(
         "ACCI: Repository::execute with the aggregate cache",
         per_writer,
@@ -194,6 +172,27 @@ async fn run(admin: &PgConnectOptions, commands: usize) -> Result<(), Error> {
         Some(raw),
     );
     Ok(())
+}
+
+/// Each writer deposits into its own account `per_writer` times, as single-event
+/// commands through `accounts`; returns the wall time.
+async fn deposits(
+    accounts: Repository<BankAccount, PgEventStore>,
+    tenant: &TenantId,
+    per_writer: usize,
+) -> Result<Duration, Error> {
+    let tenant = tenant.clone();
+    timed(per_writer, move |writer, _| {
+        let (accounts, tenant) = (accounts.clone(), tenant.clone());
+        async move {
+            let id = AggregateId::new(format!("account-{writer}"))?;
+            accounts
+                .execute(Command::new(tenant, id, Deposit { amount: 1 }))
+                .await?;
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// Runs `per_writer` operations on each of the writers at once; returns the wall time.
