@@ -192,18 +192,24 @@ impl<M: RunnerModel> Runner<M> {
         self
     }
 
+    /// A connection taken out of the pool. Runners hold session-level advisory locks (the
+    /// active-runner lock, the rebuild lock) on their connections; out of the pool, such
+    /// a connection closes when the runner stops or its task is cancelled, and the lock
+    /// goes with it instead of going back into the pool.
+    async fn detached_connection(&self) -> Result<PgConnection, StoreError> {
+        let conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store_error(e, "acquiring a connection"))?;
+        Ok(conn.detach())
+    }
+
     /// Creates the read-model table, its indexes and its checkpoint if missing. If the
     /// database holds another version of the read model, rebuilds it first (see
     /// [`rebuild`](Self::rebuild)). Idempotent; safe when several runners start at once.
     pub async fn prepare(&self) -> Result<(), StoreError> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| store_error(e, "acquiring a connection"))?
-            // Out of the pool: a rebuild holds a session lock on it, which must not go
-            // back into the pool if this call is cancelled.
-            .detach();
+        let mut conn = self.detached_connection().await?;
         self.prepare_on(&mut conn).await
     }
 
@@ -265,12 +271,7 @@ impl<M: RunnerModel> Runner<M> {
     ///
     /// A changed `VERSION` rebuilds automatically when the runner starts.
     pub async fn rebuild(&self) -> Result<u64, StoreError> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| store_error(e, "acquiring a connection"))?
-            .detach();
+        let mut conn = self.detached_connection().await?;
         self.rebuild_on(&mut conn).await
     }
 
@@ -371,12 +372,7 @@ impl<M: RunnerModel> Runner<M> {
     /// concurrent callers exact, but [`run`](Self::run) is what a service should use.
     pub async fn catch_up(&self) -> Result<u64, StoreError> {
         self.prepare().await?;
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| store_error(e, "acquiring a connection"))?
-            .detach();
+        let mut conn = self.detached_connection().await?;
         let mut failures = HashMap::new();
         self.drain(&mut conn, &mut failures).await
     }
@@ -411,12 +407,7 @@ impl<M: RunnerModel> Runner<M> {
         // the pool, so that when this runner stops (or its task is aborted) the
         // connection closes and PostgreSQL releases the lock for a standby, instead of
         // the lock going back into the pool with it.
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| store_error(e, "acquiring a connection"))?
-            .detach();
+        let mut conn = self.detached_connection().await?;
         loop {
             let locked: bool =
                 sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
