@@ -331,12 +331,13 @@ async fn the_command_id_becomes_the_causation_id_and_metadata_is_kept() {
     assert_eq!(stored.metadata.entries["source"], "api");
 }
 
-#[tokio::test]
-async fn snapshots_are_taken_every_n_events_and_used_on_load() {
-    let store = Arc::new(InMemoryEventStore::new());
-    let counters = opened(store.clone(), "c").await;
+/// Adds 1 to counter `c` `times` times; returns the versions of the snapshots taken.
+async fn snapshots_taken_by_adds<S: EventStore + ?Sized>(
+    counters: &Repository<Counter, S>,
+    times: usize,
+) -> Vec<u64> {
     let mut taken = Vec::new();
-    for _ in 0..24 {
+    for _ in 0..times {
         taken.extend(
             counters
                 .execute(on("c", Add(1)))
@@ -345,6 +346,14 @@ async fn snapshots_are_taken_every_n_events_and_used_on_load() {
                 .snapshot_taken,
         );
     }
+    taken
+}
+
+#[tokio::test]
+async fn snapshots_are_taken_every_n_events_and_used_on_load() {
+    let store = Arc::new(InMemoryEventStore::new());
+    let counters = opened(store.clone(), "c").await;
+    let taken = snapshots_taken_by_adds(&counters, 24).await;
     assert_eq!(taken, [10, 20]);
     let loaded = counters.load(&tenant(), &id("c")).await.unwrap();
     assert_eq!(
@@ -647,16 +656,7 @@ async fn the_cache_holds_at_most_its_capacity() {
 async fn a_cached_aggregate_takes_snapshots_at_the_same_cadence() {
     let counters = cached(Arc::new(InMemoryEventStore::new()));
     counters.execute(on("c", Open)).await.unwrap();
-    let mut taken = Vec::new();
-    for _ in 0..24 {
-        taken.extend(
-            counters
-                .execute(on("c", Add(1)))
-                .await
-                .unwrap()
-                .snapshot_taken,
-        );
-    }
+    let taken = snapshots_taken_by_adds(&counters, 24).await;
     assert_eq!(
         taken,
         [10, 20],
