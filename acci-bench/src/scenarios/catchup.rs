@@ -1,0 +1,149 @@
+//! `catchup`: a `#[projection]` read model rebuilt from the whole log, first at 100,000
+//! events, then at 1,000,000, against the baseline's hand-written fold and upsert. The
+//! process's peak memory is taken for each, to show it does not grow with the log.
+
+use std::time::Instant;
+
+use acci_postgres::{ProjectionRunner, RunnerOptions};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::Error;
+use crate::domain::Balance;
+use crate::raw;
+use crate::report::{Bound, Check, Measurement, Report, System, peak_rss_bytes, reset_peak_rss};
+use crate::setup::BenchDatabase;
+
+const NAME: &str = "catchup";
+
+/// Writes deposits number `from..to` of the log, spread over `keys` accounts, into both
+/// stores, in SQL: seeding is not what is measured.
+async fn seed(pool: &PgPool, from: usize, to: usize, keys: usize) -> Result<(), Error> {
+    const CHUNK: usize = 100_000;
+    let mut start = from;
+    while start < to {
+        let end = (start + CHUNK).min(to);
+        sqlx::query(
+            "INSERT INTO event_store.events (event_id, tenant_id, aggregate_type, aggregate_id, sequence, \
+                                             event_type, schema_version, data, metadata) \
+             SELECT gen_random_uuid(), 'bench', 'Account', 'acc-' || (g % $3), g / $3 + 1, 'Deposited', 1, \
+                    jsonb_build_object('amount', g % 100 + 1), '{}'::jsonb \
+               FROM generate_series($1::bigint, $2::bigint - 1) g",
+        )
+        .bind(start as i64)
+        .bind(end as i64)
+        .bind(keys as i64)
+        .execute(pool)
+        .await?;
+        sqlx::query(
+            "INSERT INTO raw.events (event_id, stream_id, sequence, event_type, schema_version, data, metadata) \
+             SELECT gen_random_uuid(), 'Account/acc-' || (g % $3), g / $3 + 1, 'Deposited', 1, \
+                    jsonb_build_object('amount', g % 100 + 1), '{}'::jsonb \
+               FROM generate_series($1::bigint, $2::bigint - 1) g",
+        )
+        .bind(start as i64)
+        .bind(end as i64)
+        .bind(keys as i64)
+        .execute(pool)
+        .await?;
+        start = end;
+    }
+    sqlx::query("ANALYZE event_store.events")
+        .execute(pool)
+        .await?;
+    sqlx::query("ANALYZE raw.events").execute(pool).await?;
+    Ok(())
+}
+
+pub(crate) async fn run(
+    database: &BenchDatabase,
+    big: usize,
+    small: usize,
+    keys: usize,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let pool = database.owner_pool(2).await?;
+    let runner = ProjectionRunner::<Balance>::new(pool.clone());
+    let batch = RunnerOptions::default().batch_size;
+
+    let mut peaks = Vec::new();
+    let mut rates = Vec::new();
+    let mut seeded = 0;
+    for events in [small, big] {
+        seed(&pool, seeded, events, keys).await?;
+        seeded = events;
+
+        reset_peak_rss();
+        let started = Instant::now();
+        let applied = raw::catch_up(&pool, batch).await?;
+        let raw_took = started.elapsed();
+        let raw_peak = peak_rss_bytes();
+
+        reset_peak_rss();
+        let started = Instant::now();
+        let rebuilt = runner.rebuild().await?;
+        let acci_took = started.elapsed();
+        let acci_peak = peak_rss_bytes();
+
+        if applied != events as u64 || rebuilt != events as u64 {
+            return Err(format!(
+                "{NAME}: {events} events in the log, the baseline applied {applied}, ACCI {rebuilt}"
+            )
+            .into());
+        }
+        let acci_totals: (i64, i64) = sqlx::query_as(
+            "SELECT sum(balance)::bigint, sum(movements)::bigint FROM read_models.bench_balances",
+        )
+        .fetch_one(&pool)
+        .await?;
+        let raw_totals: (i64, i64) =
+            sqlx::query_as("SELECT sum(balance)::bigint, sum(movements)::bigint FROM raw.balances")
+                .fetch_one(&pool)
+                .await?;
+        if acci_totals != raw_totals {
+            return Err(format!(
+                "{NAME}: the read model sums to {acci_totals:?}, the baseline's to {raw_totals:?}"
+            )
+            .into());
+        }
+
+        for (system, took, peak) in [
+            (System::Raw, raw_took, raw_peak),
+            (System::Acci, acci_took, acci_peak),
+        ] {
+            let mut measurement = Measurement::new(NAME, system, events as u64, took);
+            measurement.peak_rss_bytes = peak;
+            measurement.extra.insert("keys".into(), json!(keys));
+            measurement.extra.insert("batch".into(), json!(batch));
+            report.measured(measurement);
+        }
+        rates.push((
+            events as f64 / raw_took.as_secs_f64(),
+            events as f64 / acci_took.as_secs_f64(),
+        ));
+        peaks.push(acci_peak);
+    }
+
+    let (raw_rate, acci_rate) = rates[1];
+    report.check(Check::new(
+        NAME,
+        format!("acci/raw throughput at {big} events"),
+        acci_rate / raw_rate,
+        Bound::AtLeast(0.5),
+    ));
+    report.check(Check::new(
+        NAME,
+        format!("acci events/s at {big} events"),
+        acci_rate,
+        Bound::AtLeast(50_000.0),
+    ));
+    if let [Some(small_peak), Some(big_peak)] = peaks[..] {
+        report.check(Check::new(
+            NAME,
+            format!("peak memory {big} / {small} events"),
+            big_peak as f64 / small_peak as f64,
+            Bound::AtMost(1.2),
+        ));
+    }
+    Ok(())
+}
