@@ -24,6 +24,46 @@ pub(crate) struct BatchOutcome {
     pub(crate) parked: u64,
     /// Whether the log had nothing more: the runner may wait for a notification.
     pub(crate) caught_up: bool,
+    /// Where the checkpoint stands now.
+    pub(crate) checkpoint: LogPosition,
+}
+
+/// The rows a rebuild wrote, kept between its batches so they are not read back (the
+/// side table it fills has no other writer). Bounded: past [`RowMemory::CAPACITY`] rows
+/// it keeps what it has and reads the others as usual, so memory does not grow with the
+/// log.
+pub struct RowMemory<P: Projection> {
+    /// `None`: the row is known not to exist.
+    rows: BTreeMap<P::Key, Option<P>>,
+}
+
+impl<P: Projection> Default for RowMemory<P> {
+    fn default() -> Self {
+        Self {
+            rows: BTreeMap::new(),
+        }
+    }
+}
+
+impl<P: Projection> std::fmt::Debug for RowMemory<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowMemory")
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl<P: Projection> RowMemory<P> {
+    /// The most rows it keeps.
+    pub const CAPACITY: usize = 10_000;
+
+    fn keep(&mut self, key: &P::Key, row: &Option<P>) {
+        if let Some(kept) = self.rows.get_mut(key) {
+            kept.clone_from(row);
+        } else if self.rows.len() < Self::CAPACITY {
+            self.rows.insert(key.clone(), row.clone());
+        }
+    }
 }
 
 /// Why a batch did not commit: the storage failed (the runner tries the batch again), or
@@ -59,6 +99,11 @@ pub(crate) struct Target<'a> {
 
 /// Runs one batch of `model` into `target`. Events in `to_park` are written to the
 /// dead-letter table with their error instead of being applied.
+///
+/// `checkpoint` is where the previous batch left the checkpoint, if this runner knows:
+/// then it is not read again (the compare-and-set that moves it still catches another
+/// runner that moved it meanwhile). `memory` is the rebuild's memory of rows.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run_batch<M: RunnerModel>(
     model: &M,
     conn: &mut PgConnection,
@@ -66,30 +111,35 @@ pub(crate) async fn run_batch<M: RunnerModel>(
     batch_size: usize,
     to_park: &HashMap<EventId, (String, u32)>,
     skip_instead: bool,
+    checkpoint: Option<LogPosition>,
+    memory: Option<&mut M::Memory>,
 ) -> Result<BatchOutcome, BatchError> {
     let name = model.name();
     let doing = |what: &str| format!("projection `{name}`: {what}");
+    // The generated SQL names the table unqualified: the search path picks the live one
+    // or the rebuild. Sent with BEGIN, in the same round trip; the schema is one of two
+    // constants, never user input.
     let mut tx = conn
-        .begin()
+        .begin_with(format!("BEGIN; SET LOCAL search_path = {}", target.schema))
         .await
         .map_err(|e| store_error(e, &doing("beginning a batch")))?;
-    // The generated SQL names the table unqualified: this picks the live one or the rebuild.
-    sqlx::query(&format!("SET LOCAL search_path = {}", target.schema))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| store_error(e, &doing("choosing the read-model schema")))?;
 
-    let row = sqlx::query("SELECT transaction_id::text AS transaction_id, position FROM projections.checkpoints WHERE name = $1")
-        .bind(target.checkpoint)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| store_error(e, &doing("reading the checkpoint")))?
-        .ok_or_else(|| corrupt(format!("projection `{name}` has no checkpoint; prepare it first")))?;
-    let after = log_position(
-        &row.try_get::<String, _>("transaction_id")
-            .map_err(corrupt)?,
-        row.try_get("position").map_err(corrupt)?,
-    )?;
+    let after = match checkpoint {
+        Some(known) => known,
+        None => {
+            let row = sqlx::query("SELECT transaction_id::text AS transaction_id, position FROM projections.checkpoints WHERE name = $1")
+                .bind(target.checkpoint)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| store_error(e, &doing("reading the checkpoint")))?
+                .ok_or_else(|| corrupt(format!("projection `{name}` has no checkpoint; prepare it first")))?;
+            log_position(
+                &row.try_get::<String, _>("transaction_id")
+                    .map_err(corrupt)?,
+                row.try_get("position").map_err(corrupt)?,
+            )?
+        }
+    };
 
     let request = ReadAll::new(TenantScope::AllTenants)
         .after(after)
@@ -105,11 +155,18 @@ pub(crate) async fn run_batch<M: RunnerModel>(
             tx.commit()
                 .await
                 .map_err(|e| store_error(e, &doing("committing the checkpoint")))?;
+            return Ok(BatchOutcome {
+                applied: 0,
+                parked: 0,
+                caught_up: true,
+                checkpoint: batch.next,
+            });
         }
         return Ok(BatchOutcome {
             applied: 0,
             parked: 0,
             caught_up: true,
+            checkpoint: after,
         });
     }
 
@@ -132,7 +189,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         }
     }
     let applied = events.len() as u64;
-    model.apply(&mut tx, events).await?;
+    model.apply(&mut tx, events, memory).await?;
     save_checkpoint(
         name,
         &mut tx,
@@ -150,15 +207,18 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         applied,
         parked,
         caught_up,
+        checkpoint: batch.next,
     })
 }
 
 /// Applies the events of one batch to a `#[projection]` table: decodes them, loads every
 /// touched row in one query, applies the events in log order, writes the rows back in one
 /// statement and deletes the emptied ones in another.
+/// With `memory`, rows it holds are not loaded, and the rows written are remembered.
 pub(crate) async fn apply_to_table<P: Projection>(
     conn: &mut PgConnection,
     events: Vec<StoredEvent>,
+    memory: Option<&mut RowMemory<P>>,
 ) -> Result<(), BatchError> {
     let mut work = Vec::with_capacity(events.len());
     for stored in events {
@@ -174,10 +234,20 @@ pub(crate) async fn apply_to_table<P: Projection>(
         work.push((event_id, key, event));
     }
     let mut rows: BTreeMap<P::Key, (bool, Option<P>)> = BTreeMap::new();
+    let mut unknown: BTreeMap<P::Key, (bool, Option<P>)> = BTreeMap::new();
     for (_, key, _) in &work {
-        rows.entry(key.clone()).or_insert((false, None));
+        if rows.contains_key(key) || unknown.contains_key(key) {
+            continue;
+        }
+        match memory.as_deref().and_then(|m| m.rows.get(key)) {
+            Some(kept) => rows.insert(key.clone(), (kept.is_some(), kept.clone())),
+            None => unknown.insert(key.clone(), (false, None)),
+        };
     }
-    load_rows::<P>(conn, &mut rows).await?;
+    if !unknown.is_empty() {
+        load_rows::<P>(conn, &mut unknown).await?;
+        rows.append(&mut unknown);
+    }
     for (event_id, key, event) in &work {
         let (_, row) = rows.get_mut(key).expect("every key was entered above");
         // `project` is user code: a panic fails this event, not the runner.
@@ -187,6 +257,11 @@ pub(crate) async fn apply_to_table<P: Projection>(
                 error: format!("`project` panicked: {}", panic_message(&panic)),
             }
         })?;
+    }
+    if let Some(memory) = memory {
+        for (key, (_, row)) in &rows {
+            memory.keep(key, row);
+        }
     }
     write_rows::<P>(conn, rows).await
 }

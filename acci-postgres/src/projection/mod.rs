@@ -7,7 +7,7 @@ mod model;
 mod query;
 mod runner;
 
-pub use batch::BatchError;
+pub use batch::{BatchError, RowMemory};
 pub use model::{Custom, CustomProjection, RunnerModel, Table};
 pub use query::PgReadModels;
 pub use runner::{

@@ -6,7 +6,7 @@ use acci_core::{Projection, StoreError, StoredEvent};
 use async_trait::async_trait;
 use sqlx::{Executor, PgConnection};
 
-use super::batch::{BatchError, apply_to_table};
+use super::batch::{BatchError, RowMemory, apply_to_table};
 use super::keys::check_table;
 use crate::error::store_error;
 use crate::rows::corrupt;
@@ -28,12 +28,17 @@ pub trait RunnerModel: Send + Sync + 'static {
     fn tables(&self) -> Vec<&'static str>;
     /// Creates its tables and indexes if missing, in the schema `search_path` points at.
     async fn create(&self, conn: &mut PgConnection) -> Result<(), StoreError>;
+    /// What a rebuild may keep in memory between its batches: the side table it fills
+    /// has no other writer, so what it wrote need not be read back.
+    type Memory: Default + Send;
     /// Applies one batch of events, in log order, inside the batch's transaction. An error
-    /// fails the whole batch: nothing of it is kept.
+    /// fails the whole batch: nothing of it is kept. `memory` is given only while nothing
+    /// else writes the tables; the runner drops it whenever a batch does not commit.
     async fn apply(
         &self,
         conn: &mut PgConnection,
         events: Vec<StoredEvent>,
+        memory: Option<&mut Self::Memory>,
     ) -> Result<(), BatchError>;
 }
 
@@ -79,12 +84,15 @@ impl<P: Projection> RunnerModel for Table<P> {
         Ok(())
     }
 
+    type Memory = RowMemory<P>;
+
     async fn apply(
         &self,
         conn: &mut PgConnection,
         events: Vec<StoredEvent>,
+        memory: Option<&mut RowMemory<P>>,
     ) -> Result<(), BatchError> {
-        apply_to_table::<P>(conn, events).await
+        apply_to_table::<P>(conn, events, memory).await
     }
 }
 
@@ -177,10 +185,14 @@ impl<C: CustomProjection> RunnerModel for Custom<C> {
             .map_err(|e| store_error(e, &format!("setting up projection `{}`", C::NAME)))
     }
 
+    /// A hand-written projection's writes are its own: nothing is kept.
+    type Memory = ();
+
     async fn apply(
         &self,
         conn: &mut PgConnection,
         events: Vec<StoredEvent>,
+        _memory: Option<&mut ()>,
     ) -> Result<(), BatchError> {
         for event in &events {
             self.0

@@ -318,7 +318,9 @@ impl<M: RunnerModel> Runner<M> {
             schema: REBUILD_SCHEMA,
             checkpoint: &checkpoint,
         };
-        let applied = self.drain_into(conn, target, &mut HashMap::new()).await?;
+        let applied = self
+            .drain_into(conn, target, &mut HashMap::new(), true)
+            .await?;
 
         let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
         let live = super::READ_MODEL_SCHEMA;
@@ -463,7 +465,7 @@ impl<M: RunnerModel> Runner<M> {
             schema: super::READ_MODEL_SCHEMA,
             checkpoint: self.model.name(),
         };
-        self.drain_into(conn, live, failures).await
+        self.drain_into(conn, live, failures, false).await
     }
 
     /// Runs batches into `target` until the log has nothing more; handles failing events
@@ -473,8 +475,12 @@ impl<M: RunnerModel> Runner<M> {
         conn: &mut PgConnection,
         target: Target<'_>,
         failures: &mut HashMap<EventId, (String, u32)>,
+        sole_writer: bool,
     ) -> Result<u64, StoreError> {
         let mut applied = 0;
+        // Known between batches that commit; forgotten when one does not.
+        let mut checkpoint = None;
+        let mut memory = M::Memory::default();
         loop {
             let to_park: HashMap<EventId, (String, u32)> = failures
                 .iter()
@@ -488,10 +494,13 @@ impl<M: RunnerModel> Runner<M> {
                 self.options.batch_size,
                 &to_park,
                 self.options.failure == FailurePolicy::Skip,
+                checkpoint,
+                sole_writer.then_some(&mut memory),
             )
             .await
             {
                 Ok(outcome) => {
+                    checkpoint = Some(outcome.checkpoint);
                     for id in to_park.keys() {
                         failures.remove(id);
                     }
@@ -502,6 +511,9 @@ impl<M: RunnerModel> Runner<M> {
                 }
                 Err(BatchError::Storage(error)) => return Err(error),
                 Err(BatchError::Event { event_id, error }) => {
+                    // Nothing of the batch committed: what it remembered is not so.
+                    checkpoint = None;
+                    memory = M::Memory::default();
                     let entry = failures
                         .entry(event_id)
                         .or_insert_with(|| (error.clone(), 0));
@@ -663,7 +675,7 @@ impl<M: RunnerModel> Runner<M> {
             .map_err(|e| store_error(e, &doing))?
             .ok_or_else(|| corrupt(format!("parked event {} is not in the log", letter.event_id)))?;
             let event = crate::rows::stored_event(&row, None)?;
-            match self.model.apply(&mut tx, vec![event]).await {
+            match self.model.apply(&mut tx, vec![event], None).await {
                 Ok(()) => {
                     sqlx::query("DELETE FROM projections.dead_letters WHERE projection = $1 AND event_id = $2")
                         .bind(name)
