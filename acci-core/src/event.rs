@@ -174,6 +174,45 @@ impl<E> Recorded<E> {
     }
 }
 
+/// An event as folding an aggregate needs it: its place in the stream, its stored type
+/// and schema version, and its payload. Lighter than a [`StoredEvent`]: a store loading
+/// an aggregate need not read or build the envelope (stream, position, metadata, time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateEvent {
+    /// The event's id, for error messages.
+    pub event_id: EventId,
+    /// Its place in the stream, from 1.
+    pub sequence: u64,
+    /// The stored type name.
+    pub event_type: String,
+    /// The schema version it was stored with.
+    pub schema_version: u32,
+    /// The payload, as stored.
+    pub data: Value,
+}
+
+impl AggregateEvent {
+    /// Decodes the payload into an aggregate's event enum, upcasting old versions. The
+    /// error names this event's id, type and schema version.
+    pub fn decode<E: EventEnum>(self) -> Result<E, DecodeError> {
+        let event_id = self.event_id;
+        E::decode(&self.event_type, self.schema_version, self.data)
+            .map_err(|e| e.with_event_id(event_id))
+    }
+}
+
+impl From<StoredEvent> for AggregateEvent {
+    fn from(stored: StoredEvent) -> Self {
+        Self {
+            event_id: stored.event_id,
+            sequence: stored.sequence,
+            event_type: stored.event_type,
+            schema_version: stored.schema_version,
+            data: stored.data,
+        }
+    }
+}
+
 impl StoredEvent {
     /// Decodes the payload into an aggregate's event enum, upcasting old versions. The
     /// error names this event's id, type and schema version.

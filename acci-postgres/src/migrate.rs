@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "projections",
         sql: include_str!("../migrations/0003_projections.sql"),
     },
+    Migration {
+        version: 4,
+        name: "lean command path",
+        sql: include_str!("../migrations/0004_lean_command_path.sql"),
+    },
 ];
 
 /// Any 64-bit number serves as the advisory lock key, as long as it is always the same.

@@ -15,7 +15,7 @@ use cache::AggregateCache;
 
 use crate::aggregate::{Aggregate, Handle};
 use crate::error::{CommandError, DecodeError, StoreError, ValidationError};
-use crate::event::{NewEvent, StoredEvent};
+use crate::event::{AggregateEvent, NewEvent};
 use crate::ids::{AggregateId, CommandId, StreamId, TenantId};
 use crate::metadata::Metadata;
 use crate::store::{
@@ -300,13 +300,15 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                 Err(error) => {
                     // Same shape on paper, yet it does not decode: replay from the start.
                     tracing::warn!(%stream, %error, "ignoring a snapshot that does not decode");
-                    let mut all = self.store.load_range(stream, 1, snapshot.version).await?;
+                    let before = self.store.load_range(stream, 1, snapshot.version).await?;
+                    let mut all: Vec<AggregateEvent> =
+                        before.into_iter().map(AggregateEvent::from).collect();
                     all.append(&mut events);
                     events = all;
                 }
             }
         }
-        self.apply_stored(&mut loaded, events)?;
+        Self::apply_events(&mut loaded, events)?;
         Ok(loaded)
     }
 
@@ -314,18 +316,18 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     /// missed is read.
     async fn catch_up(&self, stream: &StreamId, loaded: &mut Loaded<A>) -> Result<(), LoadError> {
         let missed = self.store.load(stream, loaded.version + 1).await?;
-        self.apply_stored(loaded, missed)
+        Self::apply_events(loaded, missed.into_iter().map(AggregateEvent::from))
     }
 
-    fn apply_stored(
-        &self,
+    fn apply_events(
         loaded: &mut Loaded<A>,
-        events: Vec<StoredEvent>,
+        events: impl IntoIterator<Item = AggregateEvent>,
     ) -> Result<(), LoadError> {
         for stored in events {
-            let recorded = stored.decode::<A::Event>()?;
-            loaded.state.apply_event(&recorded.data);
-            loaded.version = recorded.sequence;
+            let sequence = stored.sequence;
+            let event = stored.decode::<A::Event>()?;
+            loaded.state.apply_event(&event);
+            loaded.version = sequence;
             loaded.events_applied += 1;
         }
         Ok(())

@@ -21,7 +21,7 @@ pub use validate::{
 };
 
 use crate::error::StoreError;
-use crate::event::{NewEvent, StoredEvent};
+use crate::event::{AggregateEvent, NewEvent, StoredEvent};
 use crate::ids::{CommandId, StreamId, TenantId};
 
 /// What the caller believes the stream's version is when it appends.
@@ -221,8 +221,8 @@ pub struct Snapshot {
 pub struct AggregateLoad {
     /// The newest snapshot whose state version was asked for, if there is one.
     pub snapshot: Option<Snapshot>,
-    /// The events after the snapshot, or every event of the stream without one.
-    pub events: Vec<StoredEvent>,
+    /// The events after the snapshot, or every event of the stream without one, in order.
+    pub events: Vec<AggregateEvent>,
 }
 
 /// An event store: streams of events with optimistic concurrency, a global log, snapshots
@@ -286,8 +286,9 @@ pub trait EventStore: Send + Sync {
             None => None,
         };
         let from = snapshot.as_ref().map_or(1, |s| s.version + 1);
+        let events = self.load(stream, from).await?;
         Ok(AggregateLoad {
-            events: self.load(stream, from).await?,
+            events: events.into_iter().map(AggregateEvent::from).collect(),
             snapshot,
         })
     }

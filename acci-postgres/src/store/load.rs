@@ -1,8 +1,8 @@
 //! Reading: one stream, the global log, and snapshots.
 
 use acci_core::{
-    AggregateLoad, LogBatch, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantScope,
-    validate_read,
+    AggregateEvent, AggregateLoad, EventId, LogBatch, ReadAll, Snapshot, StoreError, StoredEvent,
+    StreamId, TenantScope, validate_read,
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row};
@@ -47,8 +47,7 @@ pub(crate) async fn load_aggregate(
         .map(|v| to_i64(v, "snapshot state version"))
         .transpose()?;
     let rows = sqlx::query(
-        "SELECT global_position, transaction_id, event_id, sequence, event_type, schema_version, data, metadata, \
-                recorded_at, state_version \
+        "SELECT state_version, sequence, event_id, event_type, schema_version, data, taken_at \
          FROM event_store.load_aggregate($1, $2, $3, $4)",
     )
     .bind(stream.tenant.as_str())
@@ -62,25 +61,29 @@ pub(crate) async fn load_aggregate(
         snapshot: None,
         events: Vec::with_capacity(rows.len()),
     };
+    // Columns by position: this is the hot path of every command that loads.
     for row in &rows {
-        match row
-            .try_get::<Option<i64>, _>("state_version")
-            .map_err(corrupt)?
-        {
+        let sequence = to_u64(row.try_get(1).map_err(corrupt)?, "sequence")?;
+        match row.try_get::<Option<i64>, _>(0).map_err(corrupt)? {
             Some(state_version) => {
                 load.snapshot = Some(Snapshot {
-                    version: to_u64(
-                        row.try_get("sequence").map_err(corrupt)?,
-                        "snapshot version",
-                    )?,
+                    version: sequence,
                     state_version: to_u64(state_version, "snapshot state version")?,
-                    state: row.try_get("data").map_err(corrupt)?,
-                    taken_at: row
-                        .try_get::<DateTime<Utc>, _>("recorded_at")
-                        .map_err(corrupt)?,
+                    state: row.try_get(5).map_err(corrupt)?,
+                    taken_at: row.try_get::<DateTime<Utc>, _>(6).map_err(corrupt)?,
                 });
             }
-            None => load.events.push(stored_event(row, Some(stream))?),
+            None => {
+                let schema_version: i32 = row.try_get(4).map_err(corrupt)?;
+                load.events.push(AggregateEvent {
+                    event_id: EventId::from(row.try_get::<uuid::Uuid, _>(2).map_err(corrupt)?),
+                    sequence,
+                    event_type: row.try_get(3).map_err(corrupt)?,
+                    schema_version: u32::try_from(schema_version)
+                        .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
+                    data: row.try_get(5).map_err(corrupt)?,
+                });
+            }
         }
     }
     Ok(load)
