@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio::sync::mpsc;
 
 use crate::error::store_error;
@@ -62,20 +62,32 @@ impl PgEventStore {
     /// lock while it commits, which would make every append on the server commit one at
     /// a time. A task of its own sends the notification after the commit instead, and
     /// coalesces: at most one notification per [`NOTIFY_INTERVAL`], however many appends
-    /// there were. Runners poll as well, so a lost notification only delays them.
+    /// there were. It keeps a connection of its own, outside the pool, so notifying
+    /// never makes a command wait for a pooled connection. Runners poll as well, so a
+    /// lost notification only delays them.
     fn notify_appended(&self) {
         let sender = self.notifier.get_or_init(|| {
             let (sender, mut wake) = mpsc::channel::<()>(1);
-            let pool = self.pool.clone();
+            let options = self.pool.connect_options();
             tokio::spawn(async move {
+                let mut conn: Option<PgConnection> = None;
                 // Ends when the last clone of the store is dropped.
                 while wake.recv().await.is_some() {
-                    let sent = sqlx::query("SELECT pg_notify($1, '')")
-                        .bind(crate::projection::EVENTS_CHANNEL)
-                        .execute(&pool)
-                        .await;
-                    if let Err(error) = sent {
-                        tracing::debug!(%error, "could not notify projection runners; they will poll");
+                    if conn.is_none() {
+                        match PgConnection::connect_with(&options).await {
+                            Ok(connected) => conn = Some(connected),
+                            Err(error) => tracing::debug!(%error, "could not connect to notify projection runners; they will poll"),
+                        }
+                    }
+                    if let Some(connected) = conn.as_mut() {
+                        let sent = sqlx::query("SELECT pg_notify($1, '')")
+                            .bind(crate::projection::EVENTS_CHANNEL)
+                            .execute(connected)
+                            .await;
+                        if let Err(error) = sent {
+                            tracing::debug!(%error, "could not notify projection runners; they will poll");
+                            conn = None;
+                        }
                     }
                     // At most one notification per interval: a burst of appends costs one.
                     tokio::time::sleep(NOTIFY_INTERVAL).await;
