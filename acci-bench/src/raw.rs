@@ -117,6 +117,21 @@ pub async fn deposit(pool: &PgPool, id: &str, amount: i64) -> Result<u32, Error>
     }
 }
 
+/// The floor of a one-event command: one INSERT in its own transaction at a sequence
+/// number the caller knows, nothing read or decided.
+pub async fn insert_only(pool: &PgPool, id: &str, sequence: i64, amount: i64) -> Result<(), Error> {
+    sqlx::query(INSERT_ONE)
+        .bind(uuid::Uuid::now_v7())
+        .bind(stream_id(id))
+        .bind(sequence)
+        .bind("Deposited")
+        .bind(1_i32)
+        .bind(serde_json::to_value(Deposited { amount })?)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Appends deposits at `first_sequence` onwards in one statement.
 pub async fn append_deposits(
     pool: &PgPool,

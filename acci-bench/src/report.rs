@@ -14,6 +14,9 @@ pub enum System {
     Acci,
     /// ACCI with the aggregate cache on.
     AcciCached,
+    /// The least any durable one-event command can cost: one INSERT in its own
+    /// transaction, nothing read, nothing checked. Not a competitor; a floor.
+    Floor,
 }
 
 impl System {
@@ -23,6 +26,7 @@ impl System {
             System::Raw => "raw",
             System::Acci => "acci",
             System::AcciCached => "acci+cache",
+            System::Floor => "floor",
         }
     }
 }

@@ -25,13 +25,14 @@ pub(crate) struct Sizes {
     pub(crate) accounts: usize,
 }
 
-const SYSTEMS: [System; 3] = [System::Raw, System::Acci, System::AcciCached];
+const SYSTEMS: [System; 4] = [System::Raw, System::Acci, System::AcciCached, System::Floor];
 
 fn account_id(system: System, index: usize) -> String {
     let prefix = match system {
         System::Raw => "raw",
         System::Acci => "acci",
         System::AcciCached => "cached",
+        System::Floor => "floor",
     };
     format!("{prefix}-{index}")
 }
@@ -61,10 +62,11 @@ pub(crate) async fn run(
         open(&plain, &account_id(System::Acci, index)).await?;
         // Opened without the cache: the measured commands start from a cold cache.
         open(&plain, &account_id(System::AcciCached, index)).await?;
+        raw::open(&pool, &account_id(System::Floor, index)).await?;
     }
 
-    let mut elapsed = [Duration::ZERO; 3];
-    let mut latencies: [Latencies; 3] = Default::default();
+    let mut elapsed = [Duration::ZERO; SYSTEMS.len()];
+    let mut latencies: [Latencies; SYSTEMS.len()] = Default::default();
     for round in 0..config.rounds {
         let ops = round_range(per_client, config.rounds, round);
         // A different system goes first in each round.
@@ -82,6 +84,18 @@ pub(crate) async fn run(
                     concurrently(clients, ops.clone(), move |client, i| {
                         let (pool, (id, amount)) = (pool.clone(), target(client, i));
                         async move { raw::deposit(&pool, &id, amount).await.map(drop) }
+                    })
+                    .await?
+                }
+                System::Floor => {
+                    let pool = pool.clone();
+                    concurrently(clients, ops.clone(), move |client, i| {
+                        let (pool, (id, amount)) = (pool.clone(), target(client, i));
+                        // The account's next sequence number, known without reading:
+                        // the opening is 1, and each of the client's passes adds one.
+                        let slots = (account_count / clients).max(1);
+                        let sequence = 2 + (i / slots) as i64;
+                        async move { raw::insert_only(&pool, &id, sequence, amount).await }
                     })
                     .await?
                 }
@@ -150,6 +164,18 @@ pub(crate) async fn run(
         rate(System::AcciCached) / raw_rate,
         Bound::AtLeast(1.8),
     ));
+    report.check(Check::new(
+        name,
+        "floor/raw throughput (the most any system gets)",
+        rate(System::Floor) / raw_rate,
+        Bound::Reported,
+    ));
+    report.check(Check::new(
+        name,
+        "acci+cache/floor throughput",
+        rate(System::AcciCached) / rate(System::Floor),
+        Bound::Reported,
+    ));
     Ok(())
 }
 
@@ -157,7 +183,7 @@ pub(crate) async fn run(
 async fn stored_deposits(pool: &PgPool, system: System) -> Result<u64, Error> {
     let pattern = format!("{}-%", account_id(system, 0).trim_end_matches("-0"));
     let count: i64 = match system {
-        System::Raw => {
+        System::Raw | System::Floor => {
             sqlx::query_scalar(
                 "SELECT count(*) FROM raw.events WHERE stream_id LIKE 'Account/' || $1 AND event_type = 'Deposited'",
             )

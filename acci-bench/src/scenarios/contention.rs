@@ -69,7 +69,7 @@ pub(crate) async fn run(
                     })
                     .await?
                 }
-                System::Acci | System::AcciCached => {
+                _ => {
                     let repository = if system == System::Acci {
                         plain.clone()
                     } else {
@@ -102,7 +102,7 @@ pub(crate) async fn run(
                 let (state, version) = raw::load(&pool, &raw::stream_id(&id(system))).await?;
                 (version as u64, state.balance)
             }
-            System::Acci | System::AcciCached => {
+            _ => {
                 let loaded = repository.load(&tenant(), &aggregate(&id(system))?).await?;
                 (loaded.version, loaded.state.balance)
             }
