@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use acci_postgres::PgEventStore;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool};
 
 use crate::Error;
@@ -115,7 +115,8 @@ impl BenchDatabase {
     }
 
     async fn pool(&self, options: PgConnectOptions, connections: u32) -> Result<PgPool, Error> {
-        Ok(PgPoolOptions::new()
+        // The store's recommended settings, for the baseline as well: both get the same pool.
+        Ok(PgEventStore::pool_options()
             .max_connections(connections)
             .min_connections(connections)
             .connect_with(options)

@@ -26,7 +26,7 @@ mod store;
 
 pub use migrate::{MIGRATIONS, Migration};
 pub use projection::{FailurePolicy, PgReadModels, ProjectionRunner, RunnerOptions};
-pub use store::{HorizonHolder, NOTIFY_INTERVAL, PgEventStore};
+pub use store::{HorizonHolder, NOTIFY_INTERVAL, PING_IDLE_AFTER, PgEventStore};
 
 /// The URL tests and examples use when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

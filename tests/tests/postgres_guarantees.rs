@@ -425,6 +425,37 @@ async fn lost_connections_are_retryable_and_the_pool_recovers() {
     );
 }
 
+/// The store's pool settings skip the ping for a connection in use a moment ago, and
+/// ping one that sat idle: a connection that died while idle is replaced without an error.
+#[tokio::test]
+async fn the_store_pool_pings_only_connections_that_sat_idle() {
+    let db = TestDatabase::create().await;
+    let pool = PgEventStore::pool_options()
+        .max_connections(1)
+        .connect_with(db.options(Some(READER_LOGIN)))
+        .await
+        .unwrap();
+    let store = PgEventStore::from_pool(pool);
+    let s = stream("t1", "acc");
+    store
+        .append(&s, ExpectedVersion::NoStream, vec![event(0)], None)
+        .await
+        .unwrap();
+
+    // Dead while idle, and idle long enough to be pinged: replaced silently.
+    assert!(db.terminate_connections().await >= 1);
+    tokio::time::sleep(acci_postgres::PING_IDLE_AFTER + Duration::from_millis(200)).await;
+    assert_eq!(store.load(&s, 1).await.unwrap().len(), 1);
+
+    // Dead and handed out at once, unpinged: the call fails retryably, the next succeeds.
+    assert!(db.terminate_connections().await >= 1);
+    let first = store.load(&s, 1).await;
+    if let Err(error) = &first {
+        assert!(error.is_retryable(), "{error} should be retryable");
+    }
+    assert_eq!(store.load(&s, 1).await.unwrap().len(), 1);
+}
+
 #[event]
 pub struct Deposited {
     pub amount: u64,
