@@ -16,13 +16,23 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     }
 }
 
-fn column<'r, T>(row: &'r PgRow, name: &str) -> Result<T, StoreError>
+fn column<'r, T>(row: &'r PgRow, index: usize) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
-    row.try_get(name)
-        .map_err(|e| corrupt(format!("column `{name}`: {e}")))
+    row.try_get(index)
+        .map_err(|e| corrupt(format!("column {index}: {e}")))
 }
+
+/// The columns every query for whole events selects, in this order (by position: looking
+/// columns up by name costs a hash lookup per column per row). Without a known stream,
+/// the stream's columns follow them.
+pub(crate) const EVENT_COLUMNS: &str = "global_position, transaction_id, event_id, sequence, event_type, \
+     schema_version, data, metadata, recorded_at";
+/// The stream's columns, after [`EVENT_COLUMNS`].
+pub(crate) const STREAM_COLUMNS: &str = "tenant_id, aggregate_type, aggregate_id";
+/// How many columns [`EVENT_COLUMNS`] and [`STREAM_COLUMNS`] are together.
+pub(crate) const EVENT_AND_STREAM_COLUMNS: usize = 12;
 
 /// The `(transaction id, position)` pair of a row as a [`LogPosition`].
 pub(crate) fn log_position(transaction_id: &str, position: i64) -> Result<LogPosition, StoreError> {
@@ -57,38 +67,29 @@ pub(crate) fn stored_event(
     row: &PgRow,
     stream: Option<&StreamId>,
 ) -> Result<StoredEvent, StoreError> {
-    let event_id = EventId::from(column::<uuid::Uuid>(row, "event_id")?);
+    let event_id = EventId::from(column::<uuid::Uuid>(row, 2)?);
     let stream = match stream {
         Some(stream) => stream.clone(),
         None => {
-            let tenant = TenantId::new(column::<String>(row, "tenant_id")?).map_err(corrupt)?;
-            let aggregate_id =
-                AggregateId::new(column::<String>(row, "aggregate_id")?).map_err(corrupt)?;
-            StreamId::new(
-                tenant,
-                column::<String>(row, "aggregate_type")?,
-                aggregate_id,
-            )
-            .map_err(corrupt)?
+            let tenant = TenantId::new(column::<String>(row, 9)?).map_err(corrupt)?;
+            let aggregate_id = AggregateId::new(column::<String>(row, 11)?).map_err(corrupt)?;
+            StreamId::new(tenant, column::<String>(row, 10)?, aggregate_id).map_err(corrupt)?
         }
     };
-    let metadata: serde_json::Value = column(row, "metadata")?;
+    let metadata: serde_json::Value = column(row, 7)?;
     let metadata: Metadata = serde_json::from_value(metadata)
         .map_err(|e| corrupt(format!("metadata of event {event_id}: {e}")))?;
-    let schema_version: i32 = column(row, "schema_version")?;
+    let schema_version: i32 = column(row, 5)?;
     Ok(StoredEvent {
         event_id,
         stream,
-        sequence: to_u64(column(row, "sequence")?, "sequence")?,
-        position: log_position(
-            &column::<String>(row, "transaction_id")?,
-            column(row, "global_position")?,
-        )?,
-        event_type: column(row, "event_type")?,
+        sequence: to_u64(column(row, 3)?, "sequence")?,
+        position: log_position(&column::<String>(row, 1)?, column(row, 0)?)?,
+        event_type: column(row, 4)?,
         schema_version: u32::try_from(schema_version)
             .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
         metadata,
-        recorded_at: column::<DateTime<Utc>>(row, "recorded_at")?,
-        data: column(row, "data")?,
+        recorded_at: column::<DateTime<Utc>>(row, 8)?,
+        data: column(row, 6)?,
     })
 }

@@ -663,10 +663,11 @@ impl<M: RunnerModel> Runner<M> {
             tx.execute("SELECT set_config('acci.all_tenants', 'on', true)")
                 .await
                 .map_err(|e| store_error(e, &doing))?;
+            // The columns in the order `stored_event` reads them.
             let row = sqlx::query(
                 "SELECT e.position AS global_position, e.transaction_id::text AS transaction_id, e.event_id, \
-                        e.tenant_id, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.schema_version, \
-                        e.data, e.metadata, e.recorded_at \
+                        e.sequence, e.event_type, e.schema_version, e.data, e.metadata, e.recorded_at, \
+                        e.tenant_id, e.aggregate_type, e.aggregate_id \
                  FROM event_store.events e WHERE e.event_id = $1",
             )
             .bind(letter.event_id.as_uuid())

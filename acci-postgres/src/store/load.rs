@@ -5,10 +5,14 @@ use acci_core::{
     StreamId, TenantScope, validate_read,
 };
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 use crate::error::{refused_or_store_error, store_error};
-use crate::rows::{corrupt, log_position, stored_event, to_i64, to_u64};
+use crate::rows::{
+    EVENT_AND_STREAM_COLUMNS, EVENT_COLUMNS, STREAM_COLUMNS, corrupt, log_position, stored_event,
+    to_i64, to_u64,
+};
 
 /// Events of one stream from `first` to `last`, both included. Stream loads see every
 /// committed event at once: the global log's horizon does not apply here.
@@ -20,10 +24,9 @@ pub(crate) async fn load_range(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let first = i64::try_from(first).unwrap_or(i64::MAX);
     let last = i64::try_from(last).unwrap_or(i64::MAX);
-    let rows = sqlx::query(
-        "SELECT global_position, transaction_id, event_id, sequence, event_type, schema_version, data, metadata, recorded_at \
-         FROM event_store.load_stream($1, $2, $3, $4, $5)",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS} FROM event_store.load_stream($1, $2, $3, $4, $5)"
+    ))
     .bind(stream.tenant.as_str())
     .bind(&*stream.aggregate_type)
     .bind(stream.aggregate_id.as_str())
@@ -46,6 +49,9 @@ pub(crate) async fn load_aggregate(
     let state_version = state_version
         .map(|v| to_i64(v, "snapshot state version"))
         .transpose()?;
+    // Each row is decoded as it arrives (`try_map`), while the server still sends the
+    // rest, rather than after the whole result is in. Columns by position: this is the
+    // hot path of every command that loads.
     let rows = sqlx::query(
         "SELECT state_version, sequence, event_id, event_type, schema_version, data, taken_at \
          FROM event_store.load_aggregate($1, $2, $3, $4)",
@@ -54,39 +60,56 @@ pub(crate) async fn load_aggregate(
     .bind(&*stream.aggregate_type)
     .bind(stream.aggregate_id.as_str())
     .bind(state_version)
+    .try_map(|row: PgRow| aggregate_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e))))
     .fetch_all(pool)
     .await
-    .map_err(|e| store_error(e, "loading an aggregate"))?;
+    .map_err(|e| match e {
+        sqlx::Error::Decode(inner) => match inner.downcast::<StoreError>() {
+            Ok(store) => *store,
+            Err(other) => corrupt(other),
+        },
+        other => store_error(other, "loading an aggregate"),
+    })?;
     let mut load = AggregateLoad {
         snapshot: None,
         events: Vec::with_capacity(rows.len()),
     };
-    // Columns by position: this is the hot path of every command that loads.
-    for row in &rows {
-        let sequence = to_u64(row.try_get(1).map_err(corrupt)?, "sequence")?;
-        match row.try_get::<Option<i64>, _>(0).map_err(corrupt)? {
-            Some(state_version) => {
-                load.snapshot = Some(Snapshot {
-                    version: sequence,
-                    state_version: to_u64(state_version, "snapshot state version")?,
-                    state: row.try_get(5).map_err(corrupt)?,
-                    taken_at: row.try_get::<DateTime<Utc>, _>(6).map_err(corrupt)?,
-                });
-            }
-            None => {
-                let schema_version: i32 = row.try_get(4).map_err(corrupt)?;
-                load.events.push(AggregateEvent {
-                    event_id: EventId::from(row.try_get::<uuid::Uuid, _>(2).map_err(corrupt)?),
-                    sequence,
-                    event_type: row.try_get(3).map_err(corrupt)?,
-                    schema_version: u32::try_from(schema_version)
-                        .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
-                    data: row.try_get(5).map_err(corrupt)?,
-                });
-            }
+    for row in rows {
+        match row {
+            AggregateRow::Snapshot(snapshot) => load.snapshot = Some(snapshot),
+            AggregateRow::Event(event) => load.events.push(event),
         }
     }
     Ok(load)
+}
+
+/// One row of `event_store.load_aggregate`.
+enum AggregateRow {
+    Snapshot(Snapshot),
+    Event(AggregateEvent),
+}
+
+fn aggregate_row(row: &PgRow) -> Result<AggregateRow, StoreError> {
+    let sequence = to_u64(row.try_get(1).map_err(corrupt)?, "sequence")?;
+    Ok(match row.try_get::<Option<i64>, _>(0).map_err(corrupt)? {
+        Some(state_version) => AggregateRow::Snapshot(Snapshot {
+            version: sequence,
+            state_version: to_u64(state_version, "snapshot state version")?,
+            state: row.try_get(5).map_err(corrupt)?,
+            taken_at: row.try_get::<DateTime<Utc>, _>(6).map_err(corrupt)?,
+        }),
+        None => {
+            let schema_version: i32 = row.try_get(4).map_err(corrupt)?;
+            AggregateRow::Event(AggregateEvent {
+                event_id: EventId::from(row.try_get::<uuid::Uuid, _>(2).map_err(corrupt)?),
+                sequence,
+                event_type: row.try_get(3).map_err(corrupt)?,
+                schema_version: u32::try_from(schema_version)
+                    .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
+                data: row.try_get(5).map_err(corrupt)?,
+            })
+        }
+    })
 }
 
 /// The next batch of the global log; see `event_store.read_log` for why it never skips
@@ -101,11 +124,10 @@ pub(crate) async fn read_log(
         TenantScope::AllTenants => None,
     };
     let limit = i32::try_from(request.limit).unwrap_or(i32::MAX);
-    let rows = sqlx::query(
-        "SELECT horizon, global_position, transaction_id, event_id, tenant_id, aggregate_type, aggregate_id, \
-                sequence, event_type, schema_version, data, metadata, recorded_at \
-         FROM event_store.read_log($1, $2::text::xid8, $3, $4, $5)",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS}, {STREAM_COLUMNS}, horizon \
+         FROM event_store.read_log($1, $2::text::xid8, $3, $4, $5)"
+    ))
     .bind(tenant)
     .bind(request.after.commit.to_string())
     .bind(to_i64(request.after.position, "log position")?)
@@ -117,10 +139,13 @@ pub(crate) async fn read_log(
     let mut events = Vec::with_capacity(rows.len());
     let mut horizon = None;
     for row in &rows {
-        horizon = Some(row.try_get::<String, _>("horizon").map_err(corrupt)?);
+        horizon = Some(
+            row.try_get::<String, _>(EVENT_AND_STREAM_COLUMNS)
+                .map_err(corrupt)?,
+        );
         // A row without an event only carries the horizon: nothing was found.
         if row
-            .try_get::<Option<uuid::Uuid>, _>("event_id")
+            .try_get::<Option<uuid::Uuid>, _>(2)
             .map_err(corrupt)?
             .is_some()
         {
