@@ -4,7 +4,7 @@
 //! cargo run --release -p acci-bench -- --scenario all [--scale 1.0] [--rounds 4]
 //! ```
 
-use acci_bench::scenarios::Scenario;
+use acci_bench::scenarios::{Scenario, catchup};
 use acci_bench::{Config, Error};
 use acci_postgres::DEFAULT_DATABASE_URL;
 
@@ -63,6 +63,19 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
 
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, url, name, system, batch] = &args[..] {
+        if flag == catchup::CHILD_FLAG {
+            match catchup::rebuild_in_child(url, name, system, batch).await {
+                Ok(line) => println!("{line}"),
+                Err(error) => {
+                    eprintln!("{error}");
+                    std::process::exit(1);
+                }
+            }
+            return;
+        }
+    }
     let config = match parse(std::env::args().skip(1)) {
         Ok(Some(config)) => config,
         Ok(None) => return,

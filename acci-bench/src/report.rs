@@ -261,19 +261,13 @@ impl Report {
     }
 }
 
-/// The process's peak resident memory since the last [`reset_peak_rss`], from
-/// `/proc/self/status`; `None` where that does not exist.
+/// The process's peak resident memory, from `/proc/self/status`; `None` where that does
+/// not exist.
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-/// Starts a new peak: the kernel sets the high-water mark to the current resident size.
-/// Returns whether it could (Linux only).
-pub fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 #[cfg(test)]
@@ -301,10 +295,9 @@ mod tests {
     }
 
     #[test]
-    fn the_peak_is_read_and_reset_on_linux() {
+    fn the_peak_is_read_on_linux() {
         if cfg!(target_os = "linux") {
             assert!(peak_rss_bytes().is_some_and(|b| b > 0));
-            assert!(reset_peak_rss());
         }
     }
 }

@@ -37,6 +37,7 @@ INSERT INTO raw.checkpoint VALUES (0);
 
 /// One scenario's database on the server of the configured URL.
 pub struct BenchDatabase {
+    url: String,
     admin: PgConnectOptions,
     name: String,
 }
@@ -45,9 +46,7 @@ impl BenchDatabase {
     /// Creates a database of its own, migrates it, creates the application login and the
     /// raw baseline's tables.
     pub async fn create(url: &str) -> Result<Self, Error> {
-        let admin = PgConnectOptions::from_str(url)
-            .map_err(|e| format!("DATABASE_URL `{url}` is not a PostgreSQL URL: {e}"))?
-            .disable_statement_logging();
+        let admin = Self::admin_options(url)?;
         let mut conn = PgConnection::connect_with(&admin).await.map_err(|e| {
             format!(
                 "cannot reach PostgreSQL at `{url}`: {e}; start it or set DATABASE_URL to a \
@@ -58,12 +57,42 @@ impl BenchDatabase {
         conn.execute(format!("CREATE DATABASE {name}").as_str())
             .await?;
         conn.close().await.ok();
-        let database = BenchDatabase { admin, name };
+        let database = BenchDatabase {
+            url: url.to_owned(),
+            admin,
+            name,
+        };
         if let Err(error) = database.prepare().await {
             database.drop().await.ok();
             return Err(error);
         }
         Ok(database)
+    }
+
+    /// The database `name` that another process of the program created on `url`; it is
+    /// left to that process to drop.
+    pub fn attach(url: &str, name: &str) -> Result<Self, Error> {
+        Ok(BenchDatabase {
+            url: url.to_owned(),
+            admin: Self::admin_options(url)?,
+            name: name.to_owned(),
+        })
+    }
+
+    fn admin_options(url: &str) -> Result<PgConnectOptions, Error> {
+        Ok(PgConnectOptions::from_str(url)
+            .map_err(|e| format!("DATABASE_URL `{url}` is not a PostgreSQL URL: {e}"))?
+            .disable_statement_logging())
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     async fn prepare(&self) -> Result<(), Error> {

@@ -2,7 +2,7 @@
 //! events, then at 1,000,000, against the baseline's hand-written fold and upsert. The
 //! process's peak memory is taken for each, to show it does not grow with the log.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use acci_postgres::{ProjectionRunner, RunnerOptions};
 use serde_json::json;
@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use crate::Error;
 use crate::domain::Balance;
 use crate::raw;
-use crate::report::{Bound, Check, Measurement, Report, System, peak_rss_bytes, reset_peak_rss};
+use crate::report::{Bound, Check, Measurement, Report, System, peak_rss_bytes};
 use crate::setup::BenchDatabase;
 
 const NAME: &str = "catchup";
@@ -63,7 +63,6 @@ pub(crate) async fn run(
     report: &mut Report,
 ) -> Result<(), Error> {
     let pool = database.owner_pool(2).await?;
-    let runner = ProjectionRunner::<Balance>::new(pool.clone());
     let batch = RunnerOptions::default().batch_size;
 
     let mut peaks = Vec::new();
@@ -73,17 +72,12 @@ pub(crate) async fn run(
         seed(&pool, seeded, events, keys).await?;
         seeded = events;
 
-        reset_peak_rss();
-        let started = Instant::now();
-        let applied = raw::catch_up(&pool, batch).await?;
-        let raw_took = started.elapsed();
-        let raw_peak = peak_rss_bytes();
-
-        reset_peak_rss();
-        let started = Instant::now();
-        let rebuilt = runner.rebuild().await?;
-        let acci_took = started.elapsed();
-        let acci_peak = peak_rss_bytes();
+        // Each rebuild runs in a process of its own, so its peak memory is its own and
+        // not what the scenarios before it left behind.
+        let raw = in_child(database, System::Raw, batch).await?;
+        let acci = in_child(database, System::Acci, batch).await?;
+        let (applied, raw_took, raw_peak) = (raw.applied, raw.elapsed, raw.peak_rss_bytes);
+        let (rebuilt, acci_took, acci_peak) = (acci.applied, acci.elapsed, acci.peak_rss_bytes);
 
         if applied != events as u64 || rebuilt != events as u64 {
             return Err(format!(
@@ -146,4 +140,91 @@ pub(crate) async fn run(
         ));
     }
     Ok(())
+}
+
+/// What one rebuild did, as its process reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rebuilt {
+    /// Events applied.
+    pub applied: u64,
+    /// How long the rebuild took, process start excluded.
+    pub elapsed: Duration,
+    /// The process's peak resident memory.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// The program's own flag for a rebuild in a process of its own.
+pub const CHILD_FLAG: &str = "--rebuild-in-child";
+
+async fn in_child(
+    database: &BenchDatabase,
+    system: System,
+    batch: usize,
+) -> Result<Rebuilt, Error> {
+    let output = tokio::process::Command::new(std::env::current_exe()?)
+        .args([
+            CHILD_FLAG,
+            database.url(),
+            database.name(),
+            system.label(),
+            &batch.to_string(),
+        ])
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "{NAME}: the {} rebuild process failed ({}): {}",
+            system.label(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+        .into());
+    }
+    let line: serde_json::Value = serde_json::from_str(stdout.trim())
+        .map_err(|e| format!("{NAME}: the rebuild process said `{}`: {e}", stdout.trim()))?;
+    let field = |name: &str| {
+        line[name]
+            .as_u64()
+            .ok_or_else(|| format!("{NAME}: no `{name}` in `{line}`"))
+    };
+    Ok(Rebuilt {
+        applied: field("applied")?,
+        elapsed: Duration::from_nanos(field("nanos")?),
+        peak_rss_bytes: line["peak_rss_bytes"].as_u64(),
+    })
+}
+
+/// The child's side: rebuilds the read model of `system` on database `name` and prints
+/// one JSON line with what it did.
+pub async fn rebuild_in_child(
+    url: &str,
+    name: &str,
+    system: &str,
+    batch: &str,
+) -> Result<String, Error> {
+    let database = BenchDatabase::attach(url, name)?;
+    let batch: usize = batch.parse()?;
+    let pool = database.owner_pool(2).await?;
+    let started = Instant::now();
+    let applied = match system {
+        "raw" => raw::catch_up(&pool, batch).await?,
+        "acci" => {
+            let runner =
+                ProjectionRunner::<Balance>::new(pool.clone()).with_options(RunnerOptions {
+                    batch_size: batch,
+                    ..RunnerOptions::default()
+                });
+            runner.rebuild().await?
+        }
+        other => return Err(format!("no system `{other}` to rebuild").into()),
+    };
+    let elapsed = started.elapsed();
+    pool.close().await;
+    Ok(json!({
+        "applied": applied,
+        "nanos": elapsed.as_nanos() as u64,
+        "peak_rss_bytes": peak_rss_bytes(),
+    })
+    .to_string())
 }

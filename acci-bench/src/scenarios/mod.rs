@@ -2,7 +2,7 @@
 //! in rounds so that a change in the machine's load hits both alike.
 
 mod append;
-mod catchup;
+pub mod catchup;
 mod command;
 mod contention;
 mod load;
@@ -42,13 +42,13 @@ pub enum Scenario {
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
     pub const ALL: [Scenario; 7] = [
+        Scenario::Catchup,
         Scenario::CommandSeq,
         Scenario::CommandConc,
         Scenario::AppendBatch,
         Scenario::LoadLong,
         Scenario::LoadSnapshot,
         Scenario::Contention,
-        Scenario::Catchup,
     ];
 
     /// The name on the command line and in the output.
