@@ -37,6 +37,9 @@ pub struct Config {
     pub scale: f64,
     /// How many rounds each scenario's systems take turns in.
     pub rounds: usize,
+    /// The benchmark program, which `catchup` starts again for each rebuild so that
+    /// each has a process (and a peak memory) of its own; `None`: this process's own.
+    pub program: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -47,6 +50,7 @@ impl Config {
             scenarios: Scenario::ALL.to_vec(),
             scale: 1.0,
             rounds: 4,
+            program: None,
         }
     }
 

@@ -8,11 +8,11 @@ use acci_postgres::{ProjectionRunner, RunnerOptions};
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::Error;
 use crate::domain::Balance;
 use crate::raw;
 use crate::report::{Bound, Check, Measurement, Report, System, peak_rss_bytes};
 use crate::setup::BenchDatabase;
+use crate::{Config, Error};
 
 const NAME: &str = "catchup";
 
@@ -57,6 +57,7 @@ async fn seed(pool: &PgPool, from: usize, to: usize, keys: usize) -> Result<(), 
 
 pub(crate) async fn run(
     database: &BenchDatabase,
+    config: &Config,
     big: usize,
     small: usize,
     keys: usize,
@@ -74,8 +75,8 @@ pub(crate) async fn run(
 
         // Each rebuild runs in a process of its own, so its peak memory is its own and
         // not what the scenarios before it left behind.
-        let raw = in_child(database, System::Raw, batch).await?;
-        let acci = in_child(database, System::Acci, batch).await?;
+        let raw = in_child(config, database, System::Raw, batch).await?;
+        let acci = in_child(config, database, System::Acci, batch).await?;
         let (applied, raw_took, raw_peak) = (raw.applied, raw.elapsed, raw.peak_rss_bytes);
         let (rebuilt, acci_took, acci_peak) = (acci.applied, acci.elapsed, acci.peak_rss_bytes);
 
@@ -157,11 +158,16 @@ pub struct Rebuilt {
 pub const CHILD_FLAG: &str = "--rebuild-in-child";
 
 async fn in_child(
+    config: &Config,
     database: &BenchDatabase,
     system: System,
     batch: usize,
 ) -> Result<Rebuilt, Error> {
-    let output = tokio::process::Command::new(std::env::current_exe()?)
+    let program = match &config.program {
+        Some(program) => program.clone(),
+        None => std::env::current_exe()?,
+    };
+    let output = tokio::process::Command::new(program)
         .args([
             CHILD_FLAG,
             database.url(),

@@ -118,7 +118,15 @@ impl Scenario {
             }
             Scenario::Contention => contention::run(database, config, 8, n(200), report).await,
             Scenario::Catchup => {
-                catchup::run(database, n(1_000_000), n(100_000), n(10_000), report).await
+                catchup::run(
+                    database,
+                    config,
+                    n(1_000_000),
+                    n(100_000),
+                    n(10_000),
+                    report,
+                )
+                .await
             }
         }
     }
