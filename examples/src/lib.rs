@@ -4,8 +4,8 @@
 //!   store, from opening to snapshots (`-- --database-url …` for PostgreSQL).
 //! - `cargo run -p acci-examples --bin tenants-and-users`: tenants and users on
 //!   PostgreSQL, with the read models a reader queries.
-//! - `cargo run --release -p acci-examples --bin pg-append-rate` and `--bin
-//!   pg-catchup-rate`: throughput against plain-SQL baselines.
+//!
+//! The benchmark program is a crate of its own, `acci-bench` (see `docs/performance.md`).
 
 pub mod bank;
 pub mod users;
