@@ -58,12 +58,14 @@ pub trait EventEnum: Sized + Send + Sync + 'static {
 ///
 /// Used by the code `#[event]` generates; it keeps the payload error in the
 /// [`DecodeError`].
+#[inline]
 pub fn decode_current<E: Event>(payload: Value) -> Result<E, DecodeError> {
     serde_json::from_value(payload)
         .map_err(|e| DecodeError::new(E::EVENT_TYPE, E::SCHEMA_VERSION, DecodeFailure::Payload(e)))
 }
 
 /// The error for a stored version that this event type cannot read.
+#[cold]
 pub fn unsupported_version<E: Event>(found: u32) -> DecodeError {
     let reason = if found > E::SCHEMA_VERSION {
         format!(
@@ -216,6 +218,7 @@ impl From<StoredEvent> for AggregateEvent {
 impl StoredEvent {
     /// Decodes the payload into an aggregate's event enum, upcasting old versions. The
     /// error names this event's id, type and schema version.
+    #[inline]
     pub fn decode<E: EventEnum>(self) -> Result<Recorded<E>, DecodeError> {
         let event_id = self.event_id;
         let mut payload = Value::Null;

@@ -69,6 +69,7 @@ pub trait Projection: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
 pub trait Project<E>: Projection {
     /// The key of the row this event changes. By default the aggregate id, converted to
     /// the key type; override it to key rows otherwise (a row per tenant, say).
+    #[inline]
     fn key(event: &Recorded<E>) -> Result<Self::Key, ProjectionError> {
         Self::key_from_aggregate_id(&event.stream.aggregate_id)
             .map_err(|reason| ProjectionError::key(event, reason))
@@ -118,6 +119,7 @@ pub trait KeyFromAggregateId: Sized {
 }
 
 impl KeyFromAggregateId for String {
+    #[inline]
     fn from_aggregate_id(id: &AggregateId) -> Result<Self, String> {
         Ok(id.as_str().to_owned())
     }
@@ -146,6 +148,7 @@ integer_keys!(i16, i32, i64);
 /// Decodes one listed event of a projection into its envelope.
 ///
 /// Used by the code `#[projection]` generates.
+#[inline]
 pub fn decode_recorded<E: crate::Event>(event: StoredEvent) -> Result<Recorded<E>, DecodeError> {
     let event_id = event.event_id;
     let mut payload = serde_json::Value::Null;

@@ -170,6 +170,10 @@ fn event_enum_impl(model: &Model) -> TokenStream {
                 }
             }
 
+            // `#[inline]`: the hot path of loading and projecting; without it the code in the
+            // crate that calls it (a repository, a runner) cannot inline it, which benches slower
+            // than the hand-written match (acci-bench `hot_paths`).
+            #[inline]
             fn decode(
                 event_type: &str,
                 schema_version: u32,

@@ -130,6 +130,10 @@ fn decode_fn(args: &EventArgs, rt: &TokenStream, version: u32) -> TokenStream {
         _ => TokenStream::new(),
     };
     quote! {
+        // `#[inline]`: the hot path of loading and projecting; without it the code in the
+        // crate that calls it (a repository, a runner) cannot inline it, which benches slower
+        // than the hand-written match (acci-bench `hot_paths`).
+        #[inline]
         fn decode(
             schema_version: u32,
             payload: #rt::__private::serde_json::Value,

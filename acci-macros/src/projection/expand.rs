@@ -182,6 +182,10 @@ fn projection_impl(model: &Model) -> TokenStream {
                 #row_key
             }
 
+            // `#[inline]`: the hot path of loading and projecting; without it the code in the
+            // crate that calls it (a repository, a runner) cannot inline it, which benches slower
+            // than the hand-written match (acci-bench `hot_paths`).
+            #[inline]
             fn decode(
                 event: #rt::StoredEvent,
             ) -> ::core::result::Result<Self::Event, #rt::DecodeError> {
@@ -201,6 +205,7 @@ fn projection_impl(model: &Model) -> TokenStream {
                 )
             }
 
+            #[inline]
             fn event_key(
                 event: &Self::Event,
             ) -> ::core::result::Result<Self::Key, #rt::ProjectionError> {
@@ -209,12 +214,14 @@ fn projection_impl(model: &Model) -> TokenStream {
                 }
             }
 
+            #[inline]
             fn project_event(row: &mut ::core::option::Option<Self>, event: &Self::Event) {
                 match *event {
                     #(#enum_ident::#variants(ref event) => #project_calls(row, event),)*
                 }
             }
 
+            #[inline]
             fn key_from_aggregate_id(
                 id: &#rt::AggregateId,
             ) -> ::core::result::Result<Self::Key, ::std::string::String> {
