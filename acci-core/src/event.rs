@@ -196,6 +196,7 @@ pub struct AggregateEvent {
 impl AggregateEvent {
     /// Decodes the payload into an aggregate's event enum, upcasting old versions. The
     /// error names this event's id, type and schema version.
+    #[inline]
     pub fn decode<E: EventEnum>(self) -> Result<E, DecodeError> {
         let event_id = self.event_id;
         E::decode(&self.event_type, self.schema_version, self.data)
