@@ -32,6 +32,27 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// Reads a payload stored at `schema_version`, upcasting it if it is older.
     fn decode(schema_version: u32, payload: Value) -> Result<Self, DecodeError>;
+
+    /// Reads a payload stored at `schema_version` from its JSON text. At the current
+    /// version it deserializes straight from the text, without building a [`Value`]
+    /// first (the cost of loading a long stream); an older version goes through
+    /// [`decode`](Event::decode) and its upcast chain.
+    #[inline]
+    fn decode_json(schema_version: u32, json: &str) -> Result<Self, DecodeError> {
+        if schema_version == Self::SCHEMA_VERSION {
+            return serde_json::from_str(json).map_err(|e| {
+                DecodeError::new(
+                    Self::EVENT_TYPE,
+                    Self::SCHEMA_VERSION,
+                    DecodeFailure::Payload(e),
+                )
+            });
+        }
+        let payload = serde_json::from_str(json).map_err(|e| {
+            DecodeError::new(Self::EVENT_TYPE, schema_version, DecodeFailure::Payload(e))
+        })?;
+        Self::decode(schema_version, payload)
+    }
 }
 
 /// The event enum of one aggregate: every event it records, as one type.
@@ -52,6 +73,15 @@ pub trait EventEnum: Sized + Send + Sync + 'static {
 
     /// Reads a stored event by its type name and schema version.
     fn decode(event_type: &str, schema_version: u32, payload: Value) -> Result<Self, DecodeError>;
+
+    /// Reads a stored event from its payload's JSON text; see [`Event::decode_json`]. The
+    /// derive dispatches to each variant's `decode_json`; this default parses the text
+    /// and calls [`decode`](EventEnum::decode).
+    fn decode_json(event_type: &str, schema_version: u32, json: &str) -> Result<Self, DecodeError> {
+        let payload = serde_json::from_str(json)
+            .map_err(|e| DecodeError::new(event_type, schema_version, DecodeFailure::Payload(e)))?;
+        Self::decode(event_type, schema_version, payload)
+    }
 }
 
 /// Reads a payload stored at exactly the current schema version.
@@ -190,7 +220,16 @@ pub struct AggregateEvent {
     /// The schema version it was stored with.
     pub schema_version: u32,
     /// The payload, as stored.
-    pub data: Value,
+    pub data: Payload,
+}
+
+/// An event's payload: its JSON text as a store read it, or a parsed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// The JSON text: decoded straight into the event, with no [`Value`] in between.
+    Json(String),
+    /// A parsed value, as stores that keep values hold it.
+    Value(Value),
 }
 
 impl AggregateEvent {
@@ -199,8 +238,11 @@ impl AggregateEvent {
     #[inline]
     pub fn decode<E: EventEnum>(self) -> Result<E, DecodeError> {
         let event_id = self.event_id;
-        E::decode(&self.event_type, self.schema_version, self.data)
-            .map_err(|e| e.with_event_id(event_id))
+        match self.data {
+            Payload::Json(json) => E::decode_json(&self.event_type, self.schema_version, &json),
+            Payload::Value(value) => E::decode(&self.event_type, self.schema_version, value),
+        }
+        .map_err(|e| e.with_event_id(event_id))
     }
 }
 
@@ -211,7 +253,7 @@ impl From<StoredEvent> for AggregateEvent {
             sequence: stored.sequence,
             event_type: stored.event_type,
             schema_version: stored.schema_version,
-            data: stored.data,
+            data: Payload::Value(stored.data),
         }
     }
 }

@@ -16,7 +16,7 @@ pub use aggregate::{Aggregate, Apply, Handle};
 pub use error::{
     CommandError, ConcurrencyConflict, DecodeError, DecodeFailure, StoreError, ValidationError,
 };
-pub use event::{AggregateEvent, Event, EventEnum, NewEvent, Recorded, StoredEvent};
+pub use event::{AggregateEvent, Event, EventEnum, NewEvent, Payload, Recorded, StoredEvent};
 pub use ids::{
     AggregateId, CommandId, EventId, MAX_AGGREGATE_ID_BYTES, MAX_TENANT_ID_BYTES,
     MAX_TYPE_NAME_BYTES, StreamId, TenantId, validate_type_name,

@@ -185,7 +185,29 @@ fn event_enum_impl(model: &Model) -> TokenStream {
                     }
                 )*
                 let _ = payload;
-                ::core::result::Result::Err(#rt::DecodeError::new(
+                ::core::result::Result::Err(Self::__acci_unknown(event_type, schema_version))
+            }
+
+            #[inline]
+            fn decode_json(
+                event_type: &str,
+                schema_version: u32,
+                json: &str,
+            ) -> ::core::result::Result<Self, #rt::DecodeError> {
+                #(
+                    if event_type == <#paths as #rt::Event>::EVENT_TYPE {
+                        return <#paths as #rt::Event>::decode_json(schema_version, json).map(Self::#variants);
+                    }
+                )*
+                let _ = json;
+                ::core::result::Result::Err(Self::__acci_unknown(event_type, schema_version))
+            }
+        }
+
+        impl #enum_ident {
+            #[cold]
+            fn __acci_unknown(event_type: &str, schema_version: u32) -> #rt::DecodeError {
+                #rt::DecodeError::new(
                     event_type,
                     schema_version,
                     #rt::DecodeFailure::UnknownEventType(::std::format!(
@@ -193,7 +215,7 @@ fn event_enum_impl(model: &Model) -> TokenStream {
                         event_type,
                         #aggregate_name,
                     )),
-                ))
+                )
             }
         }
     }

@@ -1,11 +1,11 @@
 //! Reading: one stream, the global log, and snapshots.
 
 use acci_core::{
-    AggregateEvent, AggregateLoad, EventId, LogBatch, ReadAll, Snapshot, StoreError, StoredEvent,
-    StreamId, TenantScope, validate_read,
+    AggregateEvent, AggregateLoad, EventId, LogBatch, Payload, ReadAll, Snapshot, StoreError,
+    StoredEvent, StreamId, TenantScope, validate_read,
 };
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::{PgPool, Row};
 
 use crate::error::{refused_or_store_error, store_error};
@@ -106,10 +106,26 @@ fn aggregate_row(row: &PgRow) -> Result<AggregateRow, StoreError> {
                 event_type: row.try_get(3).map_err(corrupt)?,
                 schema_version: u32::try_from(schema_version)
                     .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
-                data: row.try_get(5).map_err(corrupt)?,
+                data: Payload::Json(jsonb_text(row, 5)?),
             })
         }
     })
+}
+
+/// A `jsonb` column as its JSON text, without parsing it: the event decodes straight
+/// from the text. In the binary format a `jsonb` value is a version byte (1) and the text.
+fn jsonb_text(row: &PgRow, index: usize) -> Result<String, StoreError> {
+    let raw = row.try_get_raw(index).map_err(corrupt)?;
+    let format = raw.format();
+    let bytes = raw.as_bytes().map_err(corrupt)?;
+    let text = match (format, bytes.split_first()) {
+        (PgValueFormat::Binary, Some((1, text))) => text,
+        (PgValueFormat::Binary, _) => return Err(corrupt("a jsonb value of an unknown version")),
+        (PgValueFormat::Text, _) => bytes,
+    };
+    std::str::from_utf8(text)
+        .map(str::to_owned)
+        .map_err(|e| corrupt(format!("jsonb that is not UTF-8: {e}")))
 }
 
 /// The next batch of the global log; see `event_store.read_log` for why it never skips
