@@ -227,9 +227,11 @@ pub struct AggregateEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     /// The JSON text: decoded straight into the event, with no [`Value`] in between.
-    Json(String),
-    /// A parsed value, as stores that keep values hold it.
-    Value(Value),
+    Text(String),
+    /// A parsed value, as stores that keep values hold it. (Not named `Value`: a second
+    /// public `Value` would make the compiler spell out `serde_json::Value` in every
+    /// diagnostic that mentions one.)
+    Parsed(Value),
 }
 
 impl AggregateEvent {
@@ -239,8 +241,8 @@ impl AggregateEvent {
     pub fn decode<E: EventEnum>(self) -> Result<E, DecodeError> {
         let event_id = self.event_id;
         match self.data {
-            Payload::Json(json) => E::decode_json(&self.event_type, self.schema_version, &json),
-            Payload::Value(value) => E::decode(&self.event_type, self.schema_version, value),
+            Payload::Text(json) => E::decode_json(&self.event_type, self.schema_version, &json),
+            Payload::Parsed(value) => E::decode(&self.event_type, self.schema_version, value),
         }
         .map_err(|e| e.with_event_id(event_id))
     }
@@ -253,7 +255,7 @@ impl From<StoredEvent> for AggregateEvent {
             sequence: stored.sequence,
             event_type: stored.event_type,
             schema_version: stored.schema_version,
-            data: Payload::Value(stored.data),
+            data: Payload::Parsed(stored.data),
         }
     }
 }

@@ -106,7 +106,7 @@ fn aggregate_row(row: &PgRow) -> Result<AggregateRow, StoreError> {
                 event_type: row.try_get(3).map_err(corrupt)?,
                 schema_version: u32::try_from(schema_version)
                     .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
-                data: Payload::Json(jsonb_text(row, 5)?),
+                data: Payload::Text(jsonb_text(row, 5)?),
             })
         }
     })
