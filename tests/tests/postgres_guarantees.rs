@@ -370,16 +370,12 @@ async fn row_level_security_keeps_tenants_apart() {
     assert_eq!(b.state["t"], "tenant-b", "snapshots untouched");
 }
 
-/// A server that drops every connection: the errors say "retryable", and the pool
-/// recovers without a restart of the process.
-#[tokio::test]
-async fn lost_connections_are_retryable_and_the_pool_recovers() {
-    let db = TestDatabase::create().await;
-    // Without the ping before each use, the pool hands out a dead connection first, so
-    // the error is seen; with it (the default), the pool replaces it silently.
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .test_before_acquire(false)
+/// A store on a pool with `options`, as the reader login, and a stream holding one event.
+async fn store_with_one_event(
+    db: &TestDatabase,
+    options: PgPoolOptions,
+) -> (PgEventStore, StreamId) {
+    let pool = options
         .connect_with(db.options(Some(READER_LOGIN)))
         .await
         .unwrap();
@@ -389,6 +385,20 @@ async fn lost_connections_are_retryable_and_the_pool_recovers() {
         .append(&s, ExpectedVersion::NoStream, vec![event(0)], None)
         .await
         .unwrap();
+    (store, s)
+}
+
+/// A server that drops every connection: the errors say "retryable", and the pool
+/// recovers without a restart of the process.
+#[tokio::test]
+async fn lost_connections_are_retryable_and_the_pool_recovers() {
+    let db = TestDatabase::create().await;
+    // Without the ping before each use, the pool hands out a dead connection first, so
+    // the error is seen; with it (the default), the pool replaces it silently.
+    let options = PgPoolOptions::new()
+        .max_connections(2)
+        .test_before_acquire(false);
+    let (store, s) = store_with_one_event(&db, options).await;
 
     assert!(db.terminate_connections().await >= 1);
     let mut errors = Vec::new();
@@ -430,17 +440,8 @@ async fn lost_connections_are_retryable_and_the_pool_recovers() {
 #[tokio::test]
 async fn the_store_pool_pings_only_connections_that_sat_idle() {
     let db = TestDatabase::create().await;
-    let pool = PgEventStore::pool_options()
-        .max_connections(1)
-        .connect_with(db.options(Some(READER_LOGIN)))
-        .await
-        .unwrap();
-    let store = PgEventStore::from_pool(pool);
-    let s = stream("t1", "acc");
-    store
-        .append(&s, ExpectedVersion::NoStream, vec![event(0)], None)
-        .await
-        .unwrap();
+    let options = PgEventStore::pool_options().max_connections(1);
+    let (store, s) = store_with_one_event(&db, options).await;
 
     // Dead while idle, and idle long enough to be pinged: replaced silently.
     assert!(db.terminate_connections().await >= 1);
