@@ -81,8 +81,12 @@ pub(crate) async fn run(
         let (rebuilt, acci_took, acci_peak) = (acci.applied, acci.elapsed, acci.peak_rss_bytes);
 
         if applied != events as u64 || rebuilt != events as u64 {
+            // Fewer for ACCI means its global log saw fewer: it stops below the oldest
+            // transaction still open anywhere on the server, which another program held.
             return Err(format!(
-                "{NAME}: {events} events in the log, the baseline applied {applied}, ACCI {rebuilt}"
+                "{NAME}: {events} events in the log, the baseline applied {applied}, ACCI {rebuilt} \
+                 (if ACCI applied fewer: a transaction left open on the server holds the global \
+                 log back; PgEventStore::log_horizon_holder names it)"
             )
             .into());
         }
