@@ -302,6 +302,13 @@ async fn row_level_security_keeps_tenants_apart() {
         "UPDATE snapshots.aggregate_snapshots SET state = '{}' WHERE tenant_id = 'tenant-b'",
         "UPDATE event_store.events SET data = '{}' WHERE tenant_id = 'tenant-b'",
         "DELETE FROM event_store.events",
+        // Its own tenant, well formed: events and command records are written through
+        // `event_store.append` alone.
+        "INSERT INTO event_store.events (event_id, tenant_id, aggregate_type, aggregate_id, sequence, event_type, \
+         schema_version, data, metadata) VALUES (gen_random_uuid(), 'tenant-a', 'Account', 'z', 1, 'Forged', 1, '{}', '{}')",
+        "INSERT INTO event_store.commands (tenant_id, command_id, aggregate_type, aggregate_id, first_sequence, \
+         last_sequence, last_transaction_id, last_position) \
+         VALUES ('tenant-a', gen_random_uuid(), 'Account', 'z', 1, 1, '1', 1)",
         // Its own tenant, but placed behind every reader's checkpoint: the database
         // assigns transaction ids and positions, never the application.
         "INSERT INTO event_store.events (event_id, tenant_id, aggregate_type, aggregate_id, sequence, event_type, \
