@@ -15,8 +15,11 @@
 -- names its tenant, so they need neither the session's tenant setting nor row-level
 -- security (without them, 16 clients appended about 12 % more per second); and
 -- appending through them is now the only way to write events and command records:
--- acci_app loses its INSERT on those tables. The other functions still run with the
--- caller's rights.
+-- acci_app loses its INSERT on those tables. The other functions that read or write
+-- one stream (load_stream, stream_version, find_command, and the snapshot functions)
+-- become SECURITY DEFINER as well, their queries already naming the tenant, so that
+-- acci_app writes snapshots through snapshots.save alone. read_log keeps the caller's
+-- rights: whether the caller may read every tenant is a question about the caller.
 
 DROP FUNCTION event_store.append(text, text, text, bigint, uuid, uuid[], text[], integer[], jsonb[], jsonb[]);
 
@@ -156,5 +159,17 @@ REVOKE ALL ON FUNCTION event_store.append(text, text, text, bigint, uuid, uuid[]
 REVOKE ALL ON FUNCTION event_store.load_aggregate(text, text, text, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION event_store.append(text, text, text, bigint, uuid, uuid[], text[], integer[], jsonb[], jsonb[]) TO acci_app;
 GRANT EXECUTE ON FUNCTION event_store.load_aggregate(text, text, text, bigint) TO acci_app;
--- Events and command records are written through append alone.
+ALTER FUNCTION event_store.load_stream(text, text, text, bigint, bigint)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION event_store.stream_version(text, text, text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION event_store.find_command(text, uuid)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION snapshots.save(text, text, text, bigint, bigint, jsonb, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION snapshots.load(text, text, text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- Events, command records and snapshots are written through the functions alone.
 REVOKE INSERT ON event_store.events, event_store.commands FROM acci_app;
+REVOKE INSERT, UPDATE ON snapshots.aggregate_snapshots FROM acci_app;

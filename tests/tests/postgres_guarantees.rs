@@ -303,7 +303,8 @@ async fn row_level_security_keeps_tenants_apart() {
         "UPDATE event_store.events SET data = '{}' WHERE tenant_id = 'tenant-b'",
         "DELETE FROM event_store.events",
         // Its own tenant, well formed: events and command records are written through
-        // `event_store.append` alone.
+        // `event_store.append` alone, snapshots through `snapshots.save`.
+        "UPDATE snapshots.aggregate_snapshots SET state = '{}' WHERE tenant_id = 'tenant-a'",
         "INSERT INTO event_store.events (event_id, tenant_id, aggregate_type, aggregate_id, sequence, event_type, \
          schema_version, data, metadata) VALUES (gen_random_uuid(), 'tenant-a', 'Account', 'z', 1, 'Forged', 1, '{}', '{}')",
         "INSERT INTO event_store.commands (tenant_id, command_id, aggregate_type, aggregate_id, first_sequence, \

@@ -21,12 +21,13 @@ use crate::error::store_error;
 /// An event store in PostgreSQL.
 ///
 /// Every operation is one call of a function the migrations install, so one round trip
-/// and one statement, scoped to the tenant it names: the command path's `append` and
-/// `load_aggregate` name it in each query (they run with their owner's rights, and are
-/// the only way to write events); the others set the tenant for their own transaction,
-/// and row-level security keeps every query to that tenant. Connect as a role that is a
-/// member of `acci_app` and does not bypass row-level security (see `docs/postgres.md`);
-/// reading every tenant's log (`TenantScope::AllTenants`) also needs `acci_all_tenants`.
+/// and one statement, scoped to the tenant it names: the functions for one stream name
+/// it in each query (they run with their owner's rights, and are the only way to write
+/// events, command records and snapshots); the global log's sets the tenant for its own
+/// transaction, and row-level security keeps its query to that tenant. Connect as a
+/// role that is a member of `acci_app` and does not bypass row-level security (see
+/// `docs/postgres.md`); reading every tenant's log (`TenantScope::AllTenants`) also
+/// needs `acci_all_tenants`.
 ///
 /// Errors that a retry may cure (a lost connection, a restarting server) come back as
 /// [`StoreError::Backend`] with `retryable` set; the pool replaces broken connections by
