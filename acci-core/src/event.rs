@@ -39,18 +39,12 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// [`decode`](Event::decode) and its upcast chain.
     #[inline]
     fn decode_json(schema_version: u32, json: &str) -> Result<Self, DecodeError> {
+        let payload_error =
+            |e| DecodeError::new(Self::EVENT_TYPE, schema_version, DecodeFailure::Payload(e));
         if schema_version == Self::SCHEMA_VERSION {
-            return serde_json::from_str(json).map_err(|e| {
-                DecodeError::new(
-                    Self::EVENT_TYPE,
-                    Self::SCHEMA_VERSION,
-                    DecodeFailure::Payload(e),
-                )
-            });
+            return serde_json::from_str(json).map_err(payload_error);
         }
-        let payload = serde_json::from_str(json).map_err(|e| {
-            DecodeError::new(Self::EVENT_TYPE, schema_version, DecodeFailure::Payload(e))
-        })?;
+        let payload = serde_json::from_str(json).map_err(payload_error)?;
         Self::decode(schema_version, payload)
     }
 }

@@ -16,7 +16,8 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     }
 }
 
-fn column<'r, T>(row: &'r PgRow, index: usize) -> Result<T, StoreError>
+/// Column `index` of `row`; a value of another type is reported as corrupt data.
+pub(crate) fn column<'r, T>(row: &'r PgRow, index: usize) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
@@ -43,6 +44,11 @@ pub(crate) fn log_position(transaction_id: &str, position: i64) -> Result<LogPos
         commit,
         position: to_u64(position, "position")?,
     })
+}
+
+/// A stored schema version (an `integer`, at least 1 by the table's check).
+pub(crate) fn schema_version(stored: i32) -> Result<u32, StoreError> {
+    u32::try_from(stored).map_err(|_| corrupt(format!("schema version {stored}")))
 }
 
 pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
@@ -79,15 +85,13 @@ pub(crate) fn stored_event(
     let metadata: serde_json::Value = column(row, 7)?;
     let metadata: Metadata = serde_json::from_value(metadata)
         .map_err(|e| corrupt(format!("metadata of event {event_id}: {e}")))?;
-    let schema_version: i32 = column(row, 5)?;
     Ok(StoredEvent {
         event_id,
         stream,
         sequence: to_u64(column(row, 3)?, "sequence")?,
         position: log_position(&column::<String>(row, 1)?, column(row, 0)?)?,
         event_type: column(row, 4)?,
-        schema_version: u32::try_from(schema_version)
-            .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
+        schema_version: schema_version(column(row, 5)?)?,
         metadata,
         recorded_at: column::<DateTime<Utc>>(row, 8)?,
         data: column(row, 6)?,

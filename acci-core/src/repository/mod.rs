@@ -301,10 +301,11 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
                     // Same shape on paper, yet it does not decode: replay from the start.
                     tracing::warn!(%stream, %error, "ignoring a snapshot that does not decode");
                     let before = self.store.load_range(stream, 1, snapshot.version).await?;
-                    let mut all: Vec<AggregateEvent> =
-                        before.into_iter().map(AggregateEvent::from).collect();
-                    all.append(&mut events);
-                    events = all;
+                    events = before
+                        .into_iter()
+                        .map(AggregateEvent::from)
+                        .chain(events)
+                        .collect();
                 }
             }
         }

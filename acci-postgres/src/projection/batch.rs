@@ -155,18 +155,12 @@ pub(crate) async fn run_batch<M: RunnerModel>(
             tx.commit()
                 .await
                 .map_err(|e| store_error(e, &doing("committing the checkpoint")))?;
-            return Ok(BatchOutcome {
-                applied: 0,
-                parked: 0,
-                caught_up: true,
-                checkpoint: batch.next,
-            });
         }
         return Ok(BatchOutcome {
             applied: 0,
             parked: 0,
             caught_up: true,
-            checkpoint: after,
+            checkpoint: batch.next.max(after),
         });
     }
 

@@ -10,8 +10,8 @@ use sqlx::{PgPool, Row};
 
 use crate::error::{refused_or_store_error, store_error};
 use crate::rows::{
-    EVENT_AND_STREAM_COLUMNS, EVENT_COLUMNS, STREAM_COLUMNS, corrupt, log_position, stored_event,
-    to_i64, to_u64,
+    EVENT_AND_STREAM_COLUMNS, EVENT_COLUMNS, STREAM_COLUMNS, column, corrupt, log_position,
+    schema_version, stored_event, to_i64, to_u64,
 };
 
 /// Events of one stream from `first` to `last`, both included. Stream loads see every
@@ -90,25 +90,21 @@ enum AggregateRow {
 }
 
 fn aggregate_row(row: &PgRow) -> Result<AggregateRow, StoreError> {
-    let sequence = to_u64(row.try_get(1).map_err(corrupt)?, "sequence")?;
-    Ok(match row.try_get::<Option<i64>, _>(0).map_err(corrupt)? {
+    let sequence = to_u64(column(row, 1)?, "sequence")?;
+    Ok(match column::<Option<i64>>(row, 0)? {
         Some(state_version) => AggregateRow::Snapshot(Snapshot {
             version: sequence,
             state_version: to_u64(state_version, "snapshot state version")?,
-            state: row.try_get(5).map_err(corrupt)?,
-            taken_at: row.try_get::<DateTime<Utc>, _>(6).map_err(corrupt)?,
+            state: column(row, 5)?,
+            taken_at: column::<DateTime<Utc>>(row, 6)?,
         }),
-        None => {
-            let schema_version: i32 = row.try_get(4).map_err(corrupt)?;
-            AggregateRow::Event(AggregateEvent {
-                event_id: EventId::from(row.try_get::<uuid::Uuid, _>(2).map_err(corrupt)?),
-                sequence,
-                event_type: row.try_get(3).map_err(corrupt)?,
-                schema_version: u32::try_from(schema_version)
-                    .map_err(|_| corrupt(format!("schema version {schema_version}")))?,
-                data: Payload::Text(jsonb_text(row, 5)?),
-            })
-        }
+        None => AggregateRow::Event(AggregateEvent {
+            event_id: EventId::from(column::<uuid::Uuid>(row, 2)?),
+            sequence,
+            event_type: column(row, 3)?,
+            schema_version: schema_version(column(row, 4)?)?,
+            data: Payload::Text(jsonb_text(row, 5)?),
+        }),
     })
 }
 
