@@ -64,21 +64,37 @@ pub async fn load(
     fold(&rows)
 }
 
+/// Inserts one event at `sequence` of `stream`; a taken sequence number comes back as
+/// the unique violation it is.
+async fn insert_one(
+    executor: impl sqlx::PgExecutor<'_>,
+    stream: &str,
+    sequence: i64,
+    (event_type, schema_version): (&str, i32),
+    data: Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_ONE)
+        .bind(uuid::Uuid::now_v7())
+        .bind(stream)
+        .bind(sequence)
+        .bind(event_type)
+        .bind(schema_version)
+        .bind(data)
+        .execute(executor)
+        .await
+        .map(drop)
+}
+
+/// The stored name and version of a deposit.
+const DEPOSITED: (&str, i32) = ("Deposited", 1);
+
 /// Opens the account: one insert at sequence 1.
 pub async fn open(pool: &PgPool, id: &str) -> Result<(), Error> {
     let data = serde_json::to_value(Opened {
         owner: id.to_owned(),
         currency: "EUR".into(),
     })?;
-    sqlx::query(INSERT_ONE)
-        .bind(uuid::Uuid::now_v7())
-        .bind(stream_id(id))
-        .bind(1_i64)
-        .bind("AccountOpened")
-        .bind(2_i32)
-        .bind(data)
-        .execute(pool)
-        .await?;
+    insert_one(pool, &stream_id(id), 1, ("AccountOpened", 2), data).await?;
     Ok(())
 }
 
@@ -95,17 +111,10 @@ pub async fn deposit(pool: &PgPool, id: &str, amount: i64) -> Result<u32, Error>
         if !account.open {
             return Err(format!("account {id} is not open").into());
         }
-        let inserted = sqlx::query(INSERT_ONE)
-            .bind(uuid::Uuid::now_v7())
-            .bind(&stream)
-            .bind(version + 1)
-            .bind("Deposited")
-            .bind(1_i32)
-            .bind(serde_json::to_value(Deposited { amount })?)
-            .execute(&mut *tx)
-            .await;
+        let data = serde_json::to_value(Deposited { amount })?;
+        let inserted = insert_one(&mut *tx, &stream, version + 1, DEPOSITED, data).await;
         match inserted {
-            Ok(_) => {
+            Ok(()) => {
                 tx.commit().await?;
                 return Ok(attempts);
             }
@@ -120,15 +129,8 @@ pub async fn deposit(pool: &PgPool, id: &str, amount: i64) -> Result<u32, Error>
 /// The floor of a one-event command: one INSERT in its own transaction at a sequence
 /// number the caller knows, nothing read or decided.
 pub async fn insert_only(pool: &PgPool, id: &str, sequence: i64, amount: i64) -> Result<(), Error> {
-    sqlx::query(INSERT_ONE)
-        .bind(uuid::Uuid::now_v7())
-        .bind(stream_id(id))
-        .bind(sequence)
-        .bind("Deposited")
-        .bind(1_i32)
-        .bind(serde_json::to_value(Deposited { amount })?)
-        .execute(pool)
-        .await?;
+    let data = serde_json::to_value(Deposited { amount })?;
+    insert_one(pool, &stream_id(id), sequence, DEPOSITED, data).await?;
     Ok(())
 }
 

@@ -21,17 +21,22 @@ const LOADS: usize = 21;
 /// Events per append while seeding.
 const SEED_BATCH: usize = 1_000;
 
-/// Appends deposits to an opened ACCI account until it holds `events` events.
-async fn seed_acci(store: &PgEventStore, id: &str, events: usize) -> Result<(), Error> {
+/// The deposits that take a stream from version `from` to version `to`, in appends of
+/// [`SEED_BATCH`]: each the version it follows and its amounts.
+fn seed_batches(from: usize, to: usize) -> impl Iterator<Item = (usize, Vec<i64>)> {
+    (from..to).step_by(SEED_BATCH).map(move |version| {
+        let count = SEED_BATCH.min(to - version);
+        (version, (0..count).map(|i| (i % 100 + 1) as i64).collect())
+    })
+}
+
+/// Appends deposits to an ACCI account at version `from` until it is at version `to`.
+async fn seed_acci(store: &PgEventStore, id: &str, from: usize, to: usize) -> Result<(), Error> {
     let stream = stream(id)?;
-    let mut version = store.load(&stream, 1).await?.len();
-    while version < events {
-        let count = SEED_BATCH.min(events - version);
-        let amounts: Vec<i64> = (0..count).map(|i| (i % 100 + 1) as i64).collect();
+    for (version, amounts) in seed_batches(from, to) {
         store
             .append(&stream, expected(version as u64), deposits(&amounts)?, None)
             .await?;
-        version += count;
     }
     Ok(())
 }
@@ -46,15 +51,12 @@ pub(crate) async fn long(
     let pool = database.app_pool(2).await?;
     let store = Arc::new(PgEventStore::from_pool(pool.clone()));
     let repository = accounts(&store);
+    // Both opened (version 1), then filled with the same deposits.
     open(&repository, "long").await?;
-    seed_acci(&store, "long", events).await?;
+    seed_acci(&store, "long", 1, events).await?;
     raw::open(&pool, "long").await?;
-    let mut version = 1;
-    while version < events {
-        let count = SEED_BATCH.min(events - version);
-        let amounts: Vec<i64> = (0..count).map(|i| (i % 100 + 1) as i64).collect();
+    for (version, amounts) in seed_batches(1, events) {
         raw::append_deposits(&pool, "long", version as i64 + 1, &amounts).await?;
-        version += count;
     }
 
     let id = aggregate("long")?;
@@ -119,7 +121,7 @@ pub(crate) async fn from_snapshot(
     let repository = accounts(&store);
     for (id, events) in [("big", big), ("small", small)] {
         open(&repository, id).await?;
-        seed_acci(&store, id, events).await?;
+        seed_acci(&store, id, 1, events).await?;
         // This command loads every event, finds no snapshot and takes one.
         let outcome = repository
             .execute(Command::new(
@@ -131,7 +133,7 @@ pub(crate) async fn from_snapshot(
         if outcome.snapshot_taken.is_none() {
             return Err(format!("{NAME}: no snapshot was taken of `{id}`").into());
         }
-        seed_acci(&store, id, events + 1 + TAIL).await?;
+        seed_acci(&store, id, outcome.version as usize, events + 1 + TAIL).await?;
     }
 
     let mut latencies = [Latencies::default(), Latencies::default()];
