@@ -24,7 +24,7 @@ pub mod projection;
 mod rows;
 mod store;
 
-pub use migrate::{MIGRATIONS, Migration};
+pub use migrate::{FUNCTIONS, MIGRATIONS, Migration, SqlFunction};
 pub use projection::{FailurePolicy, PgReadModels, ProjectionRunner, RunnerOptions};
 pub use store::{HorizonHolder, NOTIFY_INTERVAL, PING_IDLE_AFTER, PgEventStore};
 

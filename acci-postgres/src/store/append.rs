@@ -10,8 +10,7 @@ use sqlx::{PgPool, Row};
 use crate::error::{store_error, unique_violation};
 use crate::rows::{corrupt, log_position, to_i64, to_u64};
 
-const APPEND: &str = "SELECT outcome, stream_version, first_sequence, last_sequence, last_transaction_id, last_position \
-     FROM event_store.append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const APPEND: &str = include_str!("../../sql/store/append.sql");
 
 /// An `Any` append that lost a race for the next sequence number tries again, up to this
 /// many times; each try reads the stream's new version.
@@ -223,15 +222,12 @@ pub(crate) async fn find_command(
     tenant: &TenantId,
     command_id: CommandId,
 ) -> Result<Option<CommandRecord>, StoreError> {
-    let row = sqlx::query(
-        "SELECT aggregate_type, aggregate_id, first_sequence, last_sequence, last_transaction_id, last_position \
-         FROM event_store.find_command($1, $2)",
-    )
-    .bind(tenant.as_str())
-    .bind(command_id.as_uuid())
-    .fetch_optional(pool)
-    .await
-    .map_err(|e| store_error(e, "looking up a command"))?;
+    let row = sqlx::query(include_str!("../../sql/store/find_command.sql"))
+        .bind(tenant.as_str())
+        .bind(command_id.as_uuid())
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| store_error(e, "looking up a command"))?;
     let Some(row) = row else { return Ok(None) };
     let aggregate_id = AggregateId::new(row.try_get::<String, _>("aggregate_id").map_err(corrupt)?)
         .map_err(corrupt)?;

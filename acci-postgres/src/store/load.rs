@@ -52,24 +52,21 @@ pub(crate) async fn load_aggregate(
     // Each row is decoded as it arrives (`try_map`), while the server still sends the
     // rest, rather than after the whole result is in. Columns by position: this is the
     // hot path of every command that loads.
-    let rows = sqlx::query(
-        "SELECT state_version, sequence, event_id, event_type, schema_version, data, taken_at \
-         FROM event_store.load_aggregate($1, $2, $3, $4)",
-    )
-    .bind(stream.tenant.as_str())
-    .bind(&*stream.aggregate_type)
-    .bind(stream.aggregate_id.as_str())
-    .bind(state_version)
-    .try_map(|row: PgRow| aggregate_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-    .fetch_all(pool)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Decode(inner) => match inner.downcast::<StoreError>() {
-            Ok(store) => *store,
-            Err(other) => corrupt(other),
-        },
-        other => store_error(other, "loading an aggregate"),
-    })?;
+    let rows = sqlx::query(include_str!("../../sql/store/load_aggregate.sql"))
+        .bind(stream.tenant.as_str())
+        .bind(&*stream.aggregate_type)
+        .bind(stream.aggregate_id.as_str())
+        .bind(state_version)
+        .try_map(|row: PgRow| aggregate_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .fetch_all(pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Decode(inner) => match inner.downcast::<StoreError>() {
+                Ok(store) => *store,
+                Err(other) => corrupt(other),
+            },
+            other => store_error(other, "loading an aggregate"),
+        })?;
     let mut load = AggregateLoad {
         snapshot: None,
         events: Vec::with_capacity(rows.len()),

@@ -20,11 +20,11 @@ use crate::error::store_error;
 
 /// An event store in PostgreSQL.
 ///
-/// Every operation is one call of a function the migrations install, so one round trip
-/// and one statement, scoped to the tenant it names: the functions for one stream name
-/// it in each query (they run with their owner's rights, and are the only way to write
-/// events, command records and snapshots); the global log's sets the tenant for its own
-/// transaction, and row-level security keeps its query to that tenant. Connect as a
+/// Every operation is one call of a SQL function [`migrate`](Self::migrate) installs, so
+/// one round trip and one statement, scoped to the tenant it names: the functions for one
+/// stream name it in each query (they run with their owner's rights, and are the only
+/// way to write events, command records and snapshots); the global log's sets the tenant
+/// for its own transaction, and row-level security keeps its query to that tenant. Connect as a
 /// role that is a member of `acci_app` and does not bypass row-level security (see
 /// `docs/postgres.md`); reading every tenant's log (`TenantScope::AllTenants`) also
 /// needs `acci_all_tenants`.
@@ -128,11 +128,25 @@ impl PgEventStore {
         &self.pool
     }
 
-    /// Applies the embedded migrations this database does not have yet. Idempotent, and
-    /// safe when several processes call it at once. Needs a role that may create schemas,
-    /// tables and roles: run it as the database owner, not as the application role.
+    /// Applies the embedded migrations ([`MIGRATIONS`](crate::MIGRATIONS)) this database
+    /// does not have yet, then every SQL function ([`FUNCTIONS`](crate::FUNCTIONS)) whose
+    /// text is new or changed since it was last applied. Idempotent, and safe when several
+    /// processes call it at once. Needs a role that may create schemas, tables and roles:
+    /// run it as the database owner, not as the application role. The functions that run
+    /// with their owner's rights run with this role's.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        crate::migrate::migrate(&self.pool).await
+        crate::migrate::migrate(&self.pool, crate::MIGRATIONS, crate::FUNCTIONS).await
+    }
+
+    /// [`migrate`](Self::migrate) with other migrations and functions: for tests that play
+    /// one release after another.
+    #[doc(hidden)]
+    pub async fn migrate_with(
+        &self,
+        migrations: &[crate::Migration],
+        functions: &[crate::SqlFunction],
+    ) -> Result<(), StoreError> {
+        crate::migrate::migrate(&self.pool, migrations, functions).await
     }
 }
 
@@ -170,16 +184,10 @@ impl PgEventStore {
     /// other roles' sessions needs `pg_read_all_stats` (or a superuser); without it,
     /// only the caller's own sessions are visible.
     pub async fn log_horizon_holder(&self) -> Result<Option<HorizonHolder>, StoreError> {
-        let row = sqlx::query(
-            "SELECT pid, datname::text AS database, usename::text AS username, application_name, xact_start, state \
-             FROM pg_stat_activity \
-             WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() \
-             ORDER BY age(backend_xid) DESC \
-             LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| store_error(e, "looking up the oldest open transaction"))?;
+        let row = sqlx::query(include_str!("../../sql/store/log_horizon_holder.sql"))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| store_error(e, "looking up the oldest open transaction"))?;
         let Some(row) = row else { return Ok(None) };
         let get = |name: &str| {
             row.try_get::<Option<String>, _>(name)

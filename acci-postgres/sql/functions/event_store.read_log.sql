@@ -1,0 +1,72 @@
+-- The next batch of the global log after (p_after_transaction, p_after_position).
+--
+-- Only events of transactions older than the oldest one still running are returned
+-- (pg_snapshot_xmin of the statement's snapshot). Every transaction that could still
+-- commit has an id at or above that horizon, so once a reader has passed a position it
+-- never later finds a committed event before it: a late commit delays the reader, it is
+-- never skipped. Order is (transaction id, position), the resume token both.
+--
+-- The horizon comes back in every row, and in one row with NULL event columns when there
+-- is no event: a reader that found nothing may resume from (horizon, 0), past every
+-- event that was filtered out, because the horizon and the events come from one snapshot.
+--
+-- Runs with the caller's rights: whether the caller may read every tenant is a question
+-- about the caller. It sets the tenant (or, for p_tenant NULL, the all-tenants switch)
+-- for the rest of the caller's transaction with set_config(..., true), and the row-level
+-- security policies then admit only those rows; the query names the tenant as well, so
+-- that it reads the tenant's index. p_tenant NULL reads every tenant; that needs
+-- membership in acci_all_tenants.
+CREATE OR REPLACE FUNCTION event_store.read_log(
+    p_tenant text, p_after_transaction xid8, p_after_position bigint, p_limit integer, p_event_types text[]
+) RETURNS TABLE (
+    horizon text, global_position bigint, transaction_id text, event_id uuid, tenant_id text,
+    aggregate_type text, aggregate_id text, sequence bigint, event_type text, schema_version integer,
+    data jsonb, metadata jsonb, recorded_at timestamptz
+) LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF p_tenant IS NULL THEN
+        IF NOT pg_has_role(current_user, 'acci_all_tenants', 'MEMBER') THEN
+            RAISE EXCEPTION 'role % may not read the events of every tenant', current_user
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'grant it acci_all_tenants, or read one tenant';
+        END IF;
+        PERFORM set_config('acci.all_tenants', 'on', true);
+        RETURN QUERY
+            SELECT h.horizon::text, e.position, e.transaction_id::text, e.event_id, e.tenant_id,
+                   e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.schema_version,
+                   e.data, e.metadata, e.recorded_at
+              FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
+              LEFT JOIN LATERAL (
+                  SELECT * FROM event_store.events ev
+                   WHERE (ev.transaction_id, ev.position) > (p_after_transaction, p_after_position)
+                     AND ev.transaction_id < h.horizon
+                     AND (p_event_types IS NULL OR ev.event_type = ANY (p_event_types))
+                   ORDER BY ev.transaction_id, ev.position
+                   LIMIT p_limit
+              ) e ON true
+             ORDER BY e.transaction_id, e.position;
+    ELSE
+        -- The same query on the tenant's index.
+        PERFORM set_config('acci.tenant_id', p_tenant, true);
+        RETURN QUERY
+            SELECT h.horizon::text, e.position, e.transaction_id::text, e.event_id, e.tenant_id,
+                   e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.schema_version,
+                   e.data, e.metadata, e.recorded_at
+              FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
+              LEFT JOIN LATERAL (
+                  SELECT * FROM event_store.events ev
+                   WHERE ev.tenant_id = p_tenant
+                     AND (ev.transaction_id, ev.position) > (p_after_transaction, p_after_position)
+                     AND ev.transaction_id < h.horizon
+                     AND (p_event_types IS NULL OR ev.event_type = ANY (p_event_types))
+                   ORDER BY ev.transaction_id, ev.position
+                   LIMIT p_limit
+              ) e ON true
+             ORDER BY e.transaction_id, e.position;
+    END IF;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION event_store.read_log(text, xid8, bigint, integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION event_store.read_log(text, xid8, bigint, integer, text[]) TO acci_app;
