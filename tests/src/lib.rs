@@ -8,4 +8,6 @@
 //!   macros' compile-fail (`ui/`) and lint tests.
 
 pub mod conformance;
+#[cfg(doctest)]
+pub mod guides;
 pub mod pg;
