@@ -233,11 +233,20 @@ pub(crate) async fn find_command(
         .map_err(corrupt)?;
     let aggregate_type: String = row.try_get("aggregate_type").map_err(corrupt)?;
     let transaction: String = row.try_get("last_transaction_id").map_err(corrupt)?;
+    let stream = StreamId::new(tenant.clone(), aggregate_type, aggregate_id).map_err(corrupt)?;
+    let first_sequence = to_u64(row.try_get("first_sequence").map_err(corrupt)?, "sequence")?;
+    let last_sequence = to_u64(row.try_get("last_sequence").map_err(corrupt)?, "sequence")?;
+    let events = crate::store::load::load_range(pool, &stream, first_sequence, last_sequence)
+        .await?
+        .into_iter()
+        .map(acci_core::AggregateEvent::from)
+        .collect();
     Ok(Some(CommandRecord {
         command_id,
-        stream: StreamId::new(tenant.clone(), aggregate_type, aggregate_id).map_err(corrupt)?,
-        first_sequence: to_u64(row.try_get("first_sequence").map_err(corrupt)?, "sequence")?,
-        last_sequence: to_u64(row.try_get("last_sequence").map_err(corrupt)?, "sequence")?,
+        stream,
+        first_sequence,
+        last_sequence,
         last_position: log_position(&transaction, row.try_get("last_position").map_err(corrupt)?)?,
+        events,
     }))
 }
