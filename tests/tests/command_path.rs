@@ -779,3 +779,11 @@ async fn an_event_that_does_not_serialize_is_a_serialization_error() {
     }
     assert!(store.is_empty());
 }
+
+#[test]
+fn the_command_path_returns_send_futures() {
+    fn send<F: std::future::Future + Send>(_: F) {}
+    let counters = Repository::<Counter>::new(Arc::new(InMemoryEventStore::new()));
+    send(counters.execute(on("c", Add(1)).with_id(CommandId::new())));
+    send(counters.load(&tenant(), &id("c")));
+}
