@@ -2,8 +2,9 @@
 //!
 //! One enum per layer: [`StoreError`] from an [`EventStore`](crate::EventStore),
 //! [`CommandError`] from the [`Repository`](crate::Repository), which wraps the store's
-//! errors and adds the aggregate's own domain error. [`DecodeError`] says which stored
-//! event could not be turned back into its Rust type.
+//! errors and adds the aggregate's own domain error and the failure to serialize an event
+//! it decided on. [`DecodeError`] says which stored event could not be turned back into
+//! its Rust type.
 
 use std::borrow::Cow;
 use std::error::Error as StdError;
@@ -156,7 +157,9 @@ impl StoreError {
 
 /// The errors of running a command through the [`Repository`](crate::Repository).
 ///
-/// `E` is the aggregate's own error type, returned by its `Handle` impl.
+/// `E` is the aggregate's own error type, returned by its `Handle` impl. Nothing is stored
+/// when a command fails, whatever the variant; only `Persistence` leaves it open whether
+/// the append committed (resend with the same command id to find out).
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError<E> {
     /// The command was rejected by its validation before the aggregate was loaded.
@@ -176,6 +179,19 @@ pub enum CommandError<E> {
     /// A stored event could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// An event the aggregate decided on did not serialize into its JSON payload, so
+    /// nothing was sent to the store. A bug in the event type (a `Serialize` impl that
+    /// fails, a map with non-string keys), not in the store: trying again fails again.
+    #[error("event `{event_type}` of aggregate `{aggregate_type}` did not serialize: {source}")]
+    Serialization {
+        /// The aggregate's [`TYPE`](crate::Aggregate::TYPE).
+        aggregate_type: &'static str,
+        /// The stored name of the event that failed.
+        event_type: &'static str,
+        /// What serde reported.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The event store failed.
     #[error(transparent)]
     Persistence(StoreError),

@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use acci_core::{
-    AggregateId, AppendOutcome, Appended, CommandId, EventId, EventStore, ExpectedVersion,
-    LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, Metadata, NewEvent, ReadAll, Snapshot,
-    StoreError, StreamId, TenantId, TenantScope,
+    AggregateEvent, AggregateId, AppendOutcome, Appended, CommandId, CommandRecord, EventId,
+    EventStore, ExpectedVersion, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, Metadata,
+    NewEvent, Payload, ReadAll, Snapshot, StoreError, StreamId, TenantId, TenantScope,
 };
 use serde_json::{Value, json};
 
@@ -47,6 +47,8 @@ macro_rules! conformance_tests {
             snapshots_past_the_stream_are_rejected,
             load_aggregate_starts_after_a_snapshot_of_the_wanted_shape,
             command_ids_are_recorded_with_their_events,
+            a_command_record_carries_its_events,
+            a_recorded_command_id_is_answered_before_the_version_is_compared,
             a_failed_append_records_no_command,
             racing_appends_with_one_expected_version_let_one_win,
             racing_appends_with_any_version_all_succeed,
@@ -799,7 +801,7 @@ pub async fn command_ids_are_recorded_with_their_events<S: EventStore + ?Sized>(
         .append(&s, ExpectedVersion::Any, numbered(2), Some(command))
         .await
     {
-        Ok(AppendOutcome::AlreadyApplied(again)) => assert_eq!(again, record),
+        Ok(AppendOutcome::AlreadyApplied(again)) => assert_same_record(&again, &record),
         other => panic!("expected the first record back, got {other:?}"),
     }
     assert_eq!(
@@ -821,6 +823,141 @@ pub async fn command_ids_are_recorded_with_their_events<S: EventStore + ?Sized>(
             .await,
         Ok(AppendOutcome::Appended(_))
     ));
+}
+
+/// A payload as a JSON value, however the store handed it over.
+fn payload_value(payload: &Payload) -> Value {
+    match payload {
+        Payload::Text(text) => serde_json::from_str(text).expect("stored JSON"),
+        Payload::Parsed(value) => value.clone(),
+    }
+}
+
+/// The parts of an event a repeated command is answered with.
+fn event_facts(event: &AggregateEvent) -> (EventId, u64, String, u32, Value) {
+    (
+        event.event_id,
+        event.sequence,
+        event.event_type.clone(),
+        event.schema_version,
+        payload_value(&event.data),
+    )
+}
+
+/// Two records are the same, events included, whichever form their payloads take.
+fn assert_same_record(found: &CommandRecord, expected: &CommandRecord) {
+    let facts = |record: &CommandRecord| {
+        (
+            record.command_id,
+            record.stream.clone(),
+            record.first_sequence,
+            record.last_sequence,
+            record.last_position,
+            record.events.iter().map(event_facts).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(facts(found), facts(expected));
+}
+
+/// A command record carries the events the command stored, so a repeated command is
+/// answered from it alone: from `find_command` and from a repeated append, for the stream
+/// it went to and for another one.
+pub async fn a_command_record_carries_its_events<S: EventStore + ?Sized>(store: Arc<S>) {
+    let s = stream("t1", "Account", "a");
+    append(&*store, &s, ExpectedVersion::NoStream, numbered(1)).await;
+    let command = CommandId::new();
+    let sent = vec![
+        event("Deposited", json!({ "amount": 5, "note": "first" })),
+        event(
+            "Deposited",
+            json!({ "amount": 7, "nested": { "list": [1, 2] } }),
+        ),
+    ];
+    let sent_ids: Vec<EventId> = sent.iter().map(|e| e.event_id).collect();
+    match store
+        .append(&s, ExpectedVersion::Exactly(1), sent, Some(command))
+        .await
+    {
+        Ok(AppendOutcome::Appended(appended)) => assert_eq!(appended.first_sequence, 2),
+        other => panic!("expected an append, got {other:?}"),
+    }
+    // Another command's events after it are not part of its record.
+    append(&*store, &s, ExpectedVersion::Exactly(3), numbered(1)).await;
+
+    let stored: Vec<_> = store
+        .load_range(&s, 2, 3)
+        .await
+        .expect("load")
+        .into_iter()
+        .map(|e| {
+            (
+                e.event_id,
+                e.sequence,
+                e.event_type,
+                e.schema_version,
+                e.data,
+            )
+        })
+        .collect();
+    let record = store
+        .find_command(&tenant("t1"), command)
+        .await
+        .expect("find")
+        .expect("recorded");
+    assert_eq!((record.first_sequence, record.last_sequence), (2, 3));
+    assert_eq!(
+        record.events.iter().map(event_facts).collect::<Vec<_>>(),
+        stored
+    );
+    assert_eq!(
+        record.events.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        sent_ids
+    );
+
+    for target in [s.clone(), stream("t1", "Account", "b")] {
+        match store
+            .append(&target, ExpectedVersion::Any, numbered(1), Some(command))
+            .await
+        {
+            Ok(AppendOutcome::AlreadyApplied(again)) => assert_same_record(&again, &record),
+            other => panic!("expected the record of {s} back, got {other:?}"),
+        }
+    }
+    assert_eq!(store.load(&s, 1).await.expect("load").len(), 4);
+    assert!(
+        store
+            .load(&stream("t1", "Account", "b"), 1)
+            .await
+            .expect("load")
+            .is_empty()
+    );
+}
+
+/// A recorded command id is answered before the expected version is compared: a repeat
+/// that expects a version the stream has left gets the record, not a conflict. (So a
+/// conflict always means the id was not recorded when the append ran.)
+pub async fn a_recorded_command_id_is_answered_before_the_version_is_compared<
+    S: EventStore + ?Sized,
+>(
+    store: Arc<S>,
+) {
+    let s = stream("t1", "Account", "a");
+    let command = CommandId::new();
+    assert!(matches!(
+        store
+            .append(&s, ExpectedVersion::NoStream, numbered(1), Some(command))
+            .await,
+        Ok(AppendOutcome::Appended(_))
+    ));
+    append(&*store, &s, ExpectedVersion::Exactly(1), numbered(2)).await;
+    for expected in [ExpectedVersion::NoStream, ExpectedVersion::Exactly(1)] {
+        match store.append(&s, expected, numbered(1), Some(command)).await {
+            Ok(AppendOutcome::AlreadyApplied(record)) => {
+                assert_eq!((record.last_sequence, record.events.len()), (1, 1))
+            }
+            other => panic!("expected the record for {expected}, got {other:?}"),
+        }
+    }
 }
 
 /// An append that fails records no command, so the command can be sent again.

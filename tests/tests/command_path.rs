@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use acci_core::prelude::*;
-use acci_core::testing::Interfering;
+use acci_core::testing::{Counting, Interfering};
 use acci_core::{
     AppendOutcome, DecodeFailure, EventId, LoadError, NewEvent, Snapshot, StoreError, StreamId,
 };
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
 
 #[event]
@@ -662,4 +662,128 @@ async fn a_cached_aggregate_takes_snapshots_at_the_same_cadence() {
         [10, 20],
         "one snapshot per `snapshot_every` events, cached or not"
     );
+}
+
+#[tokio::test]
+async fn a_repeated_command_is_answered_with_its_first_outcome_in_one_store_call() {
+    let store = Arc::new(Counting::new(InMemoryEventStore::new()));
+    let counters = opened(store.clone(), "c").await;
+    let command_id = CommandId::new();
+    let first = counters
+        .execute(on("c", Add(7)).with_id(command_id))
+        .await
+        .unwrap();
+    store.take_calls();
+
+    let again = counters
+        .execute(on("c", Add(7)).with_id(command_id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_calls(),
+        ["find_command"],
+        "the record carries the events: nothing else is read"
+    );
+    assert!(again.duplicate && !first.duplicate);
+    assert_eq!(
+        (again.stream, again.events, again.version, again.position),
+        (first.stream, first.events, first.version, first.position)
+    );
+    assert_eq!(store.inner().len(), 2, "the repeat stored nothing");
+}
+
+#[tokio::test]
+async fn a_repeat_the_append_finds_recorded_is_answered_from_the_append_alone() {
+    // A request with the same id commits while this one loads: the load sees the counter
+    // open, `Add` decides on an event, and the append answers that the id is recorded.
+    let command_id = CommandId::new();
+    let raced = NewEvent::from_event(&Added { amount: 7 }, Metadata::new()).unwrap();
+    let racing = CommitsDuringLoad {
+        inner: InMemoryEventStore::new(),
+        racing: std::sync::Mutex::new(None),
+    };
+    let opened = NewEvent::from_event(&Opened {}, Metadata::new()).unwrap();
+    racing
+        .inner
+        .append(&stream("c"), ExpectedVersion::NoStream, vec![opened], None)
+        .await
+        .unwrap();
+    *racing.racing.lock().unwrap() = Some((stream("c"), raced, command_id));
+    let store = Arc::new(Counting::new(racing));
+    let counters = Repository::<Counter, _>::new(store.clone());
+    let outcome = counters
+        .execute(on("c", Add(7)).with_id(command_id))
+        .await
+        .unwrap();
+    assert!(outcome.duplicate, "{outcome:?}");
+    assert_eq!(
+        (outcome.version, outcome.events),
+        (2, vec![CounterEvent::Added(Added { amount: 7 })])
+    );
+    assert_eq!(
+        store.take_calls(),
+        ["find_command", "load_aggregate", "append"],
+        "no look-up after the append, no load of the recorded events"
+    );
+}
+
+/// A value whose `Serialize` impl always fails.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Jam;
+
+impl Serialize for Jam {
+    fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("a jam never serializes"))
+    }
+}
+
+#[event]
+pub struct Jammed {
+    pub jam: Jam,
+}
+
+#[derive(Aggregate, Default)]
+#[aggregate(name = "Printer", events(Jammed))]
+pub struct Printer;
+
+impl Apply<Jammed> for Printer {
+    fn apply(&mut self, _: &Jammed) {}
+}
+
+pub struct Print;
+
+impl Handle<Print> for Printer {
+    type Error = CounterError;
+    fn handle(&self, _: &Print) -> Result<Vec<PrinterEvent>, CounterError> {
+        Ok(vec![Jammed { jam: Jam }.into()])
+    }
+}
+
+#[tokio::test]
+async fn an_event_that_does_not_serialize_is_a_serialization_error() {
+    let store = Arc::new(InMemoryEventStore::new());
+    let printers = Repository::<Printer, _>::new(store.clone());
+    match printers.execute(on("p", Print)).await {
+        Err(CommandError::Serialization {
+            aggregate_type,
+            event_type,
+            source,
+        }) => {
+            assert_eq!((aggregate_type, event_type), ("Printer", "Jammed"));
+            assert!(
+                source.to_string().contains("a jam never serializes"),
+                "{source}"
+            );
+        }
+        other => panic!("expected a serialization error, got {other:?}"),
+    }
+    assert!(store.is_empty());
+}
+
+#[test]
+fn the_command_path_returns_send_futures() {
+    fn send<F: std::future::Future + Send>(_: F) {}
+    let counters = Repository::<Counter>::new(Arc::new(InMemoryEventStore::new()));
+    send(counters.execute(on("c", Add(1)).with_id(CommandId::new())));
+    send(counters.load(&tenant(), &id("c")));
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use acci_core::prelude::*;
+use acci_core::testing::Counting;
 use acci_core::{
     AppendOutcome, EventId, LoadError, LogPosition, NewEvent, ReadAll, Snapshot, StoreError,
     StoredEvent, StreamId, TenantScope,
@@ -625,22 +626,26 @@ impl Handle<Count> for Counter {
 }
 
 /// The command path on PostgreSQL: snapshots are written and used, a repeated command id
-/// answers with the first outcome, and concurrent commands on one aggregate all count.
+/// answers with the first outcome in one round trip, and concurrent commands on one
+/// aggregate all count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_path_runs_on_postgres() {
     let db = TestDatabase::create().await;
-    let counters = Repository::<Counter, _>::new(Arc::new(db.store().await))
-        .with_retry(RetryPolicy::attempts(200));
+    let store = Arc::new(Counting::new(db.store().await));
+    let counters =
+        Repository::<Counter, _>::new(store.clone()).with_retry(RetryPolicy::attempts(200));
     let (t, id) = (tenant("t1"), AggregateId::new("c").unwrap());
     let command_id = CommandId::new();
     let first = counters
         .execute(Command::new(t.clone(), id.clone(), Count(5)).with_id(command_id))
         .await
         .unwrap();
+    store.take_calls();
     let again = counters
         .execute(Command::new(t.clone(), id.clone(), Count(5)).with_id(command_id))
         .await
         .unwrap();
+    assert_eq!(store.take_calls(), ["find_command"]);
     assert!(!first.duplicate && again.duplicate);
     assert_eq!(
         (again.version, again.events.clone()),
@@ -671,4 +676,57 @@ async fn the_command_path_runs_on_postgres() {
         "the last snapshot covers version 21 (every 3 events)"
     );
     assert_eq!(loaded.events_applied, 0);
+}
+
+/// The append reads the stream's version after taking its lock, which only READ
+/// COMMITTED makes safe (each statement reads a fresh snapshot). Under a stricter default
+/// isolation it refuses, with a message that says so, and stores nothing; no append ever
+/// needs a retry for a lost race on the sequence number.
+#[tokio::test]
+async fn the_append_refuses_an_isolation_stricter_than_read_committed() {
+    let db = TestDatabase::create().await;
+    let admin = db.pool_as(None, 1).await;
+    let s = stream("t1", "strict");
+    for level in ["repeatable read", "serializable"] {
+        admin
+            .execute(
+                format!(
+                    "ALTER ROLE {READER_LOGIN} IN DATABASE {} SET default_transaction_isolation = '{level}'",
+                    db.name()
+                )
+                .as_str(),
+            )
+            .await
+            .unwrap();
+        let store = db.store().await;
+        match store
+            .append(&s, ExpectedVersion::Any, vec![event(1)], None)
+            .await
+        {
+            Err(error @ StoreError::Backend { .. }) => {
+                assert!(!error.is_retryable(), "{error}");
+                assert!(error.to_string().contains("READ COMMITTED"), "{error}");
+            }
+            other => panic!("expected a refusal under {level}, got {other:?}"),
+        }
+        store.pool().close().await;
+    }
+    admin
+        .execute(
+            format!(
+                "ALTER ROLE {READER_LOGIN} IN DATABASE {} RESET default_transaction_isolation",
+                db.name()
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    let store = db.store().await;
+    assert!(store.load(&s, 1).await.unwrap().is_empty());
+    assert!(matches!(
+        store
+            .append(&s, ExpectedVersion::Any, vec![event(1)], None)
+            .await,
+        Ok(AppendOutcome::Appended(_))
+    ));
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use crate::error::{ConcurrencyConflict, StoreError, ValidationError};
-use crate::event::{NewEvent, StoredEvent};
+use crate::event::{AggregateEvent, NewEvent, StoredEvent};
 use crate::ids::{CommandId, EventId, StreamId, TenantId};
 use crate::store::{
     AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, LogBatch, LogPosition,
@@ -36,7 +36,7 @@ struct Inner {
     streams: HashMap<StreamId, Vec<usize>>,
     event_ids: HashSet<EventId>,
     snapshots: HashMap<StreamId, Snapshot>,
-    commands: HashMap<(TenantId, CommandId), CommandRecord>,
+    commands: HashMap<(TenantId, CommandId), Applied>,
     /// Appends committed so far: the `commit` part of every log position.
     commits: u64,
 }
@@ -68,9 +68,50 @@ impl InMemoryEventStore {
     }
 }
 
+/// A recorded command: where its events went. Its events are read from the log when
+/// it is asked for.
+#[derive(Debug)]
+struct Applied {
+    stream: StreamId,
+    appended: Appended,
+}
+
 impl Inner {
     fn version(&self, stream: &StreamId) -> u64 {
         self.streams.get(stream).map_or(0, |s| s.len() as u64)
+    }
+
+    /// The events of `stream` from `first` to `last`, both included.
+    fn range(&self, stream: &StreamId, first: u64, last: u64) -> &[usize] {
+        let Some(indexes) = self.streams.get(stream) else {
+            return &[];
+        };
+        let start = first.saturating_sub(1).min(indexes.len() as u64) as usize;
+        let end = last.min(indexes.len() as u64) as usize;
+        &indexes[start..end.max(start)]
+    }
+
+    /// The record of `command_id` of `tenant`, with its events, if it was applied.
+    fn command(&self, tenant: &TenantId, command_id: CommandId) -> Option<CommandRecord> {
+        let applied = self.commands.get(&(tenant.clone(), command_id))?;
+        let Appended {
+            first_sequence,
+            last_sequence,
+            last_position,
+        } = applied.appended;
+        let events = self
+            .range(&applied.stream, first_sequence, last_sequence)
+            .iter()
+            .map(|&i| AggregateEvent::from(self.log[i].clone()))
+            .collect();
+        Some(CommandRecord {
+            command_id,
+            stream: applied.stream.clone(),
+            first_sequence,
+            last_sequence,
+            last_position,
+            events,
+        })
     }
 }
 
@@ -87,10 +128,8 @@ impl EventStore for InMemoryEventStore {
         validate_expected(expected)?;
         let mut inner = self.write();
 
-        if let Some(id) = command_id {
-            if let Some(record) = inner.commands.get(&(stream.tenant.clone(), id)) {
-                return Ok(AppendOutcome::AlreadyApplied(record.clone()));
-            }
+        if let Some(record) = command_id.and_then(|id| inner.command(&stream.tenant, id)) {
+            return Ok(AppendOutcome::AlreadyApplied(record));
         }
         let actual = inner.version(stream);
         if !expected.matches(actual) {
@@ -148,12 +187,9 @@ impl EventStore for InMemoryEventStore {
         if let Some(command_id) = command_id {
             inner.commands.insert(
                 (stream.tenant.clone(), command_id),
-                CommandRecord {
-                    command_id,
+                Applied {
                     stream: stream.clone(),
-                    first_sequence: appended.first_sequence,
-                    last_sequence: appended.last_sequence,
-                    last_position: appended.last_position,
+                    appended: appended.clone(),
                 },
             );
         }
@@ -183,12 +219,8 @@ impl EventStore for InMemoryEventStore {
         last: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let inner = self.read();
-        let Some(indexes) = inner.streams.get(stream) else {
-            return Ok(Vec::new());
-        };
-        let start = first.saturating_sub(1).min(indexes.len() as u64) as usize;
-        let end = last.min(indexes.len() as u64) as usize;
-        Ok(indexes[start..end.max(start)]
+        Ok(inner
+            .range(stream, first, last)
             .iter()
             .map(|&i| inner.log[i].clone())
             .collect())
@@ -248,10 +280,6 @@ impl EventStore for InMemoryEventStore {
         tenant: &TenantId,
         command_id: CommandId,
     ) -> Result<Option<CommandRecord>, StoreError> {
-        Ok(self
-            .read()
-            .commands
-            .get(&(tenant.clone(), command_id))
-            .cloned())
+        Ok(self.read().command(tenant, command_id))
     }
 }

@@ -100,8 +100,9 @@ pub struct Appended {
     pub last_position: LogPosition,
 }
 
-/// A command that was applied, as the store recorded it with its events.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A command that was applied, as the store recorded it, with its events: everything a
+/// repeated command is answered with, so answering it takes no further call.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CommandRecord {
     /// The command's id.
     pub command_id: CommandId,
@@ -113,15 +114,17 @@ pub struct CommandRecord {
     pub last_sequence: u64,
     /// The log position of its last event.
     pub last_position: LogPosition,
+    /// The events it stored, `first_sequence` to `last_sequence`, in order.
+    pub events: Vec<AggregateEvent>,
 }
 
 /// The result of [`EventStore::append`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AppendOutcome {
     /// The events were stored.
     Appended(Appended),
     /// The command id was recorded before: nothing was stored, and this is what the
-    /// first time stored.
+    /// first time stored, its events included.
     AlreadyApplied(CommandRecord),
 }
 
@@ -234,8 +237,11 @@ pub trait EventStore: Send + Sync {
     /// Appends `events` to `stream` if its version matches `expected`.
     ///
     /// With a `command_id`, the command is recorded with the events in the same atomic
-    /// step; if that id was recorded before for the tenant, nothing is stored and the
-    /// earlier record comes back as [`AppendOutcome::AlreadyApplied`].
+    /// step; if that id was recorded before for the tenant (for this stream or another),
+    /// nothing is stored and the earlier record, with its events, comes back as
+    /// [`AppendOutcome::AlreadyApplied`]. The id is looked up under the stream's lock,
+    /// before the version is compared: an append that reports a conflict had no record
+    /// of its id on this stream.
     ///
     /// Errors: [`StoreError::Validation`] for an empty or malformed list,
     /// [`StoreError::Conflict`] when the version does not match,
@@ -303,7 +309,8 @@ pub trait EventStore: Send + Sync {
     /// The newest snapshot of `stream`, if any.
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError>;
 
-    /// The record of command `command_id` of `tenant`, if it was applied.
+    /// The record of command `command_id` of `tenant`, with the events it stored, if it
+    /// was applied: one call answers a repeated command.
     async fn find_command(
         &self,
         tenant: &TenantId,

@@ -1,5 +1,6 @@
 //! Test support: given/when/then fixtures for aggregates (no store, no runtime, just the
-//! decision), and [`Interfering`], a store wrapper that stages concurrent writers.
+//! decision), [`Interfering`], a store wrapper that stages concurrent writers, and
+//! [`Counting`], one that records the calls a path makes.
 //!
 //! ```
 //! # use acci_core::prelude::*;
@@ -26,6 +27,7 @@
 //! given::<Account>([]).when(Deposit(0)).then_expect_error(Zero);
 //! ```
 
+mod counting;
 mod interfering;
 
 use std::fmt::{self, Debug, Write as _};
@@ -36,6 +38,7 @@ use crate::aggregate::{Aggregate, Handle};
 use crate::error::ValidationError;
 use crate::event::EventEnum;
 
+pub use counting::Counting;
 pub use interfering::Interfering;
 
 /// Starts a fixture from the events already in the stream.

@@ -2,10 +2,14 @@
 -- p_expected: NULL for any version, 0 for "no stream", n for exactly n. The outcome is
 -- 'appended' (with the new sequence numbers and the last event's log position),
 -- 'conflict' (with the stream's version), or 'duplicate' (the command id was recorded
--- before: the record's sequence numbers and position).
+-- before, for this stream or another, whatever version was expected: the record's
+-- stream, sequence numbers, position and events, so the caller needs no second call).
 --
 -- Appends to one stream take turns on a transaction-scoped advisory lock on the stream.
--- The lock assigns no transaction id, and the version is read after it is granted, so:
+-- The lock assigns no transaction id, and the version is read after it is granted, with
+-- a fresh snapshot: under READ COMMITTED each statement takes one. (Under REPEATABLE
+-- READ or SERIALIZABLE the snapshot is the statement's first, taken before the lock, and
+-- a second writer would read a stale version; the function refuses to run there.) So:
 -- an append with any version never loses a race for the next sequence number; a
 -- command id recorded by a racing append is always seen; and the INSERT, which assigns
 -- the transaction its id, comes after the stream state it appends to. A transaction
@@ -34,10 +38,13 @@ CREATE OR REPLACE FUNCTION event_store.append(
     p_metadata jsonb[],
     OUT outcome text,
     OUT stream_version bigint,
+    OUT recorded_aggregate_type text,
+    OUT recorded_aggregate_id text,
     OUT first_sequence bigint,
     OUT last_sequence bigint,
     OUT last_transaction_id text,
-    OUT last_position bigint
+    OUT last_position bigint,
+    OUT recorded_events jsonb
 ) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
@@ -45,12 +52,23 @@ DECLARE
     v_count bigint := cardinality(p_event_ids);
     v_last_transaction xid8;
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'event_store.append runs under READ COMMITTED only, not %',
+                current_setting('transaction_isolation')
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'under a stricter isolation its snapshot predates the stream lock; set default_transaction_isolation to read committed for the store''s role';
+    END IF;
+
     PERFORM pg_advisory_xact_lock(
         hashtextextended(p_tenant || chr(31) || p_aggregate_type || chr(31) || p_aggregate_id, 0));
 
     IF p_command_id IS NOT NULL THEN
-        SELECT 'duplicate', NULL, c.first_sequence, c.last_sequence, c.last_transaction_id::text, c.last_position
-          INTO outcome, stream_version, first_sequence, last_sequence, last_transaction_id, last_position
+        SELECT 'duplicate', c.aggregate_type, c.aggregate_id, c.first_sequence, c.last_sequence,
+               c.last_transaction_id::text, c.last_position,
+               event_store.command_events(c.tenant_id, c.aggregate_type, c.aggregate_id,
+                                          c.first_sequence, c.last_sequence)
+          INTO outcome, recorded_aggregate_type, recorded_aggregate_id, first_sequence,
+               last_sequence, last_transaction_id, last_position, recorded_events
           FROM event_store.commands c
          WHERE c.tenant_id = p_tenant AND c.command_id = p_command_id;
         IF FOUND THEN
@@ -76,8 +94,9 @@ BEGIN
         RETURN;
     END IF;
 
-    -- A writer that read the same version and inserts the same sequence numbers meets
-    -- events_stream_sequence_key; the caller turns that into a concurrency conflict.
+    -- Only a writer that bypassed this function (and its lock) can have taken these
+    -- sequence numbers: it meets events_stream_sequence_key, which the caller turns into
+    -- a concurrency conflict.
     IF v_count = 1 THEN
         INSERT INTO event_store.events
             (event_id, tenant_id, aggregate_type, aggregate_id, sequence,
@@ -99,6 +118,8 @@ BEGIN
         last_position := currval('event_store.events_position_seq');
     END IF;
 
+    -- The same command id, recorded at this moment by an append to another stream (the
+    -- lock is per stream), meets commands_pkey; the caller answers with its record.
     IF p_command_id IS NOT NULL THEN
         INSERT INTO event_store.commands
             (tenant_id, command_id, aggregate_type, aggregate_id, first_sequence,

@@ -48,6 +48,7 @@ macro_rules! function {
 /// body is checked when it is created, so it comes after what it calls).
 pub const FUNCTIONS: &[SqlFunction] = &[
     function!("event_store.current_version"),
+    function!("event_store.command_events"),
     function!("event_store.append"),
     function!("event_store.stream_version"),
     function!("event_store.load_stream"),

@@ -1,8 +1,8 @@
-//! Appending events, and the command records written with them.
+//! Appending events, with the command record written in the same step.
 
 use acci_core::{
-    AggregateId, AppendOutcome, Appended, CommandId, CommandRecord, ConcurrencyConflict, EventId,
-    ExpectedVersion, NewEvent, StoreError, StreamId, TenantId, validate_new_events,
+    AppendOutcome, Appended, CommandId, ConcurrencyConflict, EventId, ExpectedVersion, NewEvent,
+    StoreError, StreamId, validate_new_events,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -10,11 +10,14 @@ use sqlx::{PgPool, Row};
 use crate::error::{store_error, unique_violation};
 use crate::rows::{corrupt, log_position, to_i64, to_u64};
 
+use super::command::{find_command, record};
+
+/// The outcome's columns, then a command record's (`recorded_…`, set when the command id
+/// was recorded before) in the order [`record`] reads them.
 const APPEND: &str = include_str!("../../sql/store/append.sql");
 
-/// An `Any` append that lost a race for the next sequence number tries again, up to this
-/// many times; each try reads the stream's new version.
-const ANY_VERSION_TRIES: usize = 16;
+/// Where the command record's columns start in a row of [`APPEND`].
+const RECORD_FROM: usize = 2;
 
 /// The columns of one append, as arrays: the whole batch is one statement.
 struct Columns {
@@ -74,85 +77,54 @@ pub(crate) async fn append(
         ExpectedVersion::Exactly(v) => Some(to_i64(v, "expected version")?),
     };
     let columns = Columns::new(events)?;
-    let tries = if expected == ExpectedVersion::Any {
-        ANY_VERSION_TRIES
-    } else {
-        1
+    // No retry for `Any`: the function takes the stream's lock before it reads the
+    // version, and refuses to run under an isolation stricter than READ COMMITTED (where
+    // its snapshot would predate the lock), so no append loses the race for a sequence
+    // number to another append.
+    let result = sqlx::query(APPEND)
+        .bind(stream.tenant.as_str())
+        .bind(&*stream.aggregate_type)
+        .bind(stream.aggregate_id.as_str())
+        .bind(expected_sql)
+        .bind(command_id.map(|c| c.as_uuid()))
+        .bind(&columns.ids)
+        .bind(&columns.types)
+        .bind(&columns.versions)
+        .bind(&columns.data)
+        .bind(&columns.metadata)
+        .fetch_one(pool)
+        .await;
+    let error = match result {
+        Ok(row) => return outcome(&row, stream, expected, command_id),
+        Err(error) => error,
     };
-    let mut last_error = None;
-    for _ in 0..tries {
-        let result = sqlx::query(APPEND)
-            .bind(stream.tenant.as_str())
-            .bind(&*stream.aggregate_type)
-            .bind(stream.aggregate_id.as_str())
-            .bind(expected_sql)
-            .bind(command_id.map(|c| c.as_uuid()))
-            .bind(&columns.ids)
-            .bind(&columns.types)
-            .bind(&columns.versions)
-            .bind(&columns.data)
-            .bind(&columns.metadata)
-            .fetch_one(pool)
-            .await;
-        match result {
-            Ok(row) => {
-                return match outcome(&row, stream, expected)? {
-                    Some(outcome) => Ok(outcome),
-                    // Recorded before: answer with the full record, stream included, so a
-                    // command id reused for another stream is recognised by the caller.
-                    None => {
-                        let command_id = command_id
-                            .ok_or_else(|| corrupt("a duplicate without a command id"))?;
-                        let record = find_command(pool, &stream.tenant, command_id).await?;
-                        record
-                            .map(AppendOutcome::AlreadyApplied)
-                            .ok_or_else(|| corrupt("a vanished command record"))
-                    }
-                };
+    match unique_violation(&error) {
+        // Only a writer that bypassed the function (and its lock) can take the same
+        // sequence numbers first.
+        Some("events_stream_sequence_key") if expected != ExpectedVersion::Any => {
+            let actual = stream_version(pool, stream).await?;
+            Err(ConcurrencyConflict {
+                stream: stream.clone(),
+                expected,
+                actual,
             }
-            Err(error) => match unique_violation(&error) {
-                // Another writer took the same sequence numbers first.
-                Some("events_stream_sequence_key") => {
-                    if let Some(command_id) = command_id {
-                        if let Some(record) = find_command(pool, &stream.tenant, command_id).await?
-                        {
-                            return Ok(AppendOutcome::AlreadyApplied(record));
-                        }
-                    }
-                    if expected != ExpectedVersion::Any {
-                        let actual = stream_version(pool, stream).await?;
-                        return Err(ConcurrencyConflict {
-                            stream: stream.clone(),
-                            expected,
-                            actual,
-                        }
-                        .into());
-                    }
-                    last_error = Some(error);
-                }
-                // The same command id was recorded by a racing append.
-                Some("commands_pkey") => {
-                    let command_id = command_id.expect("only appends with a command id record one");
-                    return match find_command(pool, &stream.tenant, command_id).await? {
-                        Some(record) => Ok(AppendOutcome::AlreadyApplied(record)),
-                        None => Err(store_error(error, "recording the command")),
-                    };
-                }
-                Some("events_event_id_key") => {
-                    return Err(match taken_event_id(pool, &columns).await {
-                        Some(taken) => StoreError::DuplicateEventId(taken),
-                        None => store_error(error, "appending events"),
-                    });
-                }
-                _ => return Err(store_error(error, "appending events")),
-            },
+            .into())
         }
+        // The same command id, recorded at the same moment by an append to another stream
+        // (the lock is per stream): its record is the answer.
+        Some("commands_pkey") => {
+            let command_id = command_id.expect("only appends with a command id record one");
+            match find_command(pool, &stream.tenant, command_id).await? {
+                Some(record) => Ok(AppendOutcome::AlreadyApplied(record)),
+                None => Err(store_error(error, "recording the command")),
+            }
+        }
+        Some("events_event_id_key") => Err(match taken_event_id(pool, &columns).await {
+            Some(taken) => StoreError::DuplicateEventId(taken),
+            None => store_error(error, "appending events"),
+        }),
+        _ => Err(store_error(error, "appending events")),
     }
-    let error = last_error.expect("the loop ran at least once");
-    Err(store_error(
-        error,
-        "appending with any version kept losing the race for the next sequence number",
-    ))
 }
 
 /// The first id of the batch that is already stored.
@@ -169,12 +141,13 @@ async fn taken_event_id(pool: &PgPool, columns: &Columns) -> Option<EventId> {
         .map(|id| EventId::from(*id))
 }
 
-/// The append's outcome; `None` when the command id had been recorded before.
+/// The append's outcome, from its one row.
 fn outcome(
     row: &PgRow,
     stream: &StreamId,
     expected: ExpectedVersion,
-) -> Result<Option<AppendOutcome>, StoreError> {
+    command_id: Option<CommandId>,
+) -> Result<AppendOutcome, StoreError> {
     let field = |name: &str| {
         row.try_get::<Option<i64>, _>(name)
             .map_err(corrupt)
@@ -193,14 +166,20 @@ fn outcome(
             }
             .into())
         }
-        "duplicate" => Ok(None),
+        // Recorded before: the full record, stream included (a command id reused for
+        // another stream is recognised by the caller), and its events.
+        "duplicate" => {
+            let command_id =
+                command_id.ok_or_else(|| corrupt("a duplicate without a command id"))?;
+            record(row, RECORD_FROM, &stream.tenant, command_id).map(AppendOutcome::AlreadyApplied)
+        }
         "appended" => {
             let transaction: String = row.try_get("last_transaction_id").map_err(corrupt)?;
-            Ok(Some(AppendOutcome::Appended(Appended {
+            Ok(AppendOutcome::Appended(Appended {
                 first_sequence: to_u64(field("first_sequence")?, "sequence")?,
                 last_sequence: to_u64(field("last_sequence")?, "sequence")?,
                 last_position: log_position(&transaction, field("last_position")?)?,
-            })))
+            }))
         }
         other => Err(corrupt(format!("append outcome `{other}`"))),
     }
@@ -215,29 +194,4 @@ async fn stream_version(pool: &PgPool, stream: &StreamId) -> Result<u64, StoreEr
         .await
         .map_err(|e| store_error(e, "reading the stream version"))?;
     to_u64(version, "stream version")
-}
-
-pub(crate) async fn find_command(
-    pool: &PgPool,
-    tenant: &TenantId,
-    command_id: CommandId,
-) -> Result<Option<CommandRecord>, StoreError> {
-    let row = sqlx::query(include_str!("../../sql/store/find_command.sql"))
-        .bind(tenant.as_str())
-        .bind(command_id.as_uuid())
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| store_error(e, "looking up a command"))?;
-    let Some(row) = row else { return Ok(None) };
-    let aggregate_id = AggregateId::new(row.try_get::<String, _>("aggregate_id").map_err(corrupt)?)
-        .map_err(corrupt)?;
-    let aggregate_type: String = row.try_get("aggregate_type").map_err(corrupt)?;
-    let transaction: String = row.try_get("last_transaction_id").map_err(corrupt)?;
-    Ok(Some(CommandRecord {
-        command_id,
-        stream: StreamId::new(tenant.clone(), aggregate_type, aggregate_id).map_err(corrupt)?,
-        first_sequence: to_u64(row.try_get("first_sequence").map_err(corrupt)?, "sequence")?,
-        last_sequence: to_u64(row.try_get("last_sequence").map_err(corrupt)?, "sequence")?,
-        last_position: log_position(&transaction, row.try_get("last_position").map_err(corrupt)?)?,
-    }))
 }

@@ -1,6 +1,7 @@
 //! [`PgEventStore`]: the [`EventStore`] on PostgreSQL.
 
 mod append;
+mod command;
 mod load;
 
 pub(crate) use load::read_log;
@@ -267,6 +268,6 @@ impl EventStore for PgEventStore {
         tenant: &TenantId,
         command_id: CommandId,
     ) -> Result<Option<CommandRecord>, StoreError> {
-        append::find_command(&self.pool, tenant, command_id).await
+        command::find_command(&self.pool, tenant, command_id).await
     }
 }
