@@ -1,11 +1,15 @@
 //! The rules `#[projection]` enforces on its struct, its keys and its fields, and the
 //! checked model expansion works from.
 
+use acci_schema::postgres::{
+    IdentifierKind, MAX_IDENTIFIER_BYTES, SYSTEM_COLUMNS, TableSql, identifier_problem, index_name,
+};
+use acci_schema::rust_types::SUPPORTED;
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 
 use super::parse::{self, ProjectionArgs};
-use super::types::{self, ColumnType, SUPPORTED};
+use super::types::{self, ColumnType};
 use crate::common::{
     Ctxt, EventsWording, ListedEvent, check_events_key, default_runtime, generic_span, item_kind,
     keyword_span, skip_value,
@@ -17,12 +21,6 @@ const EVENTS_WORDING: EventsWording = EventsWording {
     verb: "read",
     examples: ["UserCreated", "EmailChanged"],
 };
-
-/// PostgreSQL keeps identifiers to 63 bytes (`NAMEDATALEN - 1`) and cuts longer ones.
-const MAX_IDENTIFIER_BYTES: usize = 63;
-
-/// Columns every table has; a column of one of these names cannot be created.
-const SYSTEM_COLUMNS: &[&str] = &["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];
 
 /// One field and its column.
 pub(crate) struct Column {
@@ -55,6 +53,29 @@ pub(crate) struct Model {
 impl Model {
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().filter(|c| c.key)
+    }
+
+    /// The columns as the shared column model describes them.
+    pub(crate) fn schema_columns(&self) -> Vec<acci_schema::Column<'_>> {
+        self.columns
+            .iter()
+            .map(|c| acci_schema::Column {
+                field: &c.field,
+                column: &c.column,
+                ty: c.kind.schema,
+                nullable: c.kind.nullable,
+                key: c.key,
+                index: c.index,
+            })
+            .collect()
+    }
+
+    /// Every PostgreSQL statement of the table, for the generated docs.
+    pub(crate) fn table_sql(&self) -> TableSql {
+        TableSql::render(&acci_schema::Table {
+            name: &self.table,
+            columns: &self.schema_columns(),
+        })
     }
 }
 
@@ -141,11 +162,16 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
             .type_params()
             .map(|p| p.ident.to_string())
             .collect();
+        // Whether a field's `#[projection(...)]` failed to parse or had an unknown key
+        // (`kee`): its error is reported, and "has no key" would only follow from it.
+        let mut field_keys_broken = false;
         for field in &fields.named {
-            columns.push(check_field(cx, &table, field, &generics));
+            let (column, broken) = check_field(cx, &table, field, &generics);
+            columns.push(column);
+            field_keys_broken |= broken;
         }
         check_duplicate_columns(cx, &columns, fields);
-        if usable && !columns.iter().any(|c| c.key) {
+        if usable && !field_keys_broken && !columns.iter().any(|c| c.key) {
             cx.error_at(
                 ident,
                 format!("`{ident}` has no key: a read model keeps one row per key"),
@@ -157,6 +183,8 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
         return None;
     }
 
+    let enum_ident = event_enum(cx, args.event_enum, ident, &events);
+
     let mut item = item.clone();
     strip_struct(&mut item);
     Some(Model {
@@ -164,12 +192,56 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
         item,
         table,
         version: args.version.map_or(1, |(v, _)| v),
-        enum_ident: args
-            .event_enum
-            .unwrap_or_else(|| quote::format_ident!("{}Event", ident)),
+        enum_ident,
         events,
         columns,
     })
+}
+
+/// The name of the event enum: `event_enum = …` or `<Struct>Event`. A name that is the
+/// struct's own or a listed event's is reported (declared beside them, it would clash),
+/// and replaced by a hidden one so the clash is not reported a second time.
+fn event_enum(
+    cx: &Ctxt,
+    given: Option<syn::Ident>,
+    ident: &syn::Ident,
+    events: &[ListedEvent],
+) -> syn::Ident {
+    let clash = |name: &syn::Ident| {
+        if name == ident {
+            Some(format!("the read model `{ident}` itself"))
+        } else {
+            events
+                .iter()
+                .find(|e| e.path.segments.last().is_some_and(|s| s.ident == *name))
+                .map(|e| format!("the listed event `{}`", crate::common::path_text(&e.path)))
+        }
+    };
+    match given {
+        Some(name) => {
+            if let Some(other) = clash(&name) {
+                cx.error_at(
+                    &name,
+                    format!("`event_enum = {name}` names {other}; the enum is declared beside it and needs a name of its own"),
+                    format!("write `event_enum = {ident}Event` or another name free in this module"),
+                );
+                return quote::format_ident!("__Acci{}Event", ident);
+            }
+            name
+        }
+        None => {
+            let name = quote::format_ident!("{}Event", ident);
+            if let Some(other) = clash(&name) {
+                cx.error_at(
+                    ident,
+                    format!("the event enum of `{ident}` would be named `{name}`, like {other}"),
+                    format!("name the enum with `event_enum = {ident}Change` (or another free name) in `#[projection(...)]`"),
+                );
+                return quote::format_ident!("__Acci{}Event", ident);
+            }
+            name
+        }
+    }
 }
 
 /// The table name: `table = "…"` or the struct's name in snake case, checked.
@@ -178,7 +250,7 @@ fn table_name(cx: &Ctxt, args: &ProjectionArgs, ident: &syn::Ident) -> String {
     match &args.table {
         Some(literal) => {
             let name = literal.value();
-            if let Some(problem) = name_problem(&name, true) {
+            if let Some(problem) = identifier_problem(&name, IdentifierKind::Table) {
                 cx.error_at(
                     literal,
                     format!("the table name `{}` {problem}", name.escape_debug()),
@@ -189,7 +261,7 @@ fn table_name(cx: &Ctxt, args: &ProjectionArgs, ident: &syn::Ident) -> String {
         }
         None => {
             let name = snake_case(&ident.unraw().to_string());
-            if let Some(problem) = name_problem(&name, true) {
+            if let Some(problem) = identifier_problem(&name, IdentifierKind::Table) {
                 cx.error_at(
                     ident,
                     format!("the table name `{name}`, made from `{ident}`, {problem}"),
@@ -204,8 +276,9 @@ fn table_name(cx: &Ctxt, args: &ProjectionArgs, ident: &syn::Ident) -> String {
     }
 }
 
-/// One field's column, with every problem of its `#[projection(...)]` reported.
-fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) -> Column {
+/// One field's column, with every problem of its `#[projection(...)]` reported, and
+/// whether that attribute had keys that could not be read.
+fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) -> (Column, bool) {
     let args = parse::parse_field(cx, field);
     let ident = field.ident.clone().expect("named fields have names");
     let field_name = ident.unraw().to_string();
@@ -213,7 +286,7 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
     let column = match &args.column {
         Some(literal) => {
             let name = literal.value();
-            if let Some(problem) = name_problem(&name, false) {
+            if let Some(problem) = identifier_problem(&name, IdentifierKind::Column) {
                 cx.error_at(
                     literal,
                     format!("the column name `{}` {problem}", name.escape_debug()),
@@ -226,7 +299,7 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
             name
         }
         None => {
-            if let Some(problem) = name_problem(&field_name, false) {
+            if let Some(problem) = identifier_problem(&field_name, IdentifierKind::Column) {
                 cx.error_at(
                     &ident,
                     format!(
@@ -263,7 +336,7 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
     };
 
     if let Some(key) = &args.key {
-        key_error |= kind.option || args.json.is_some() || kind.jsonb || kind.float;
+        key_error |= kind.option || args.json.is_some() || kind.jsonb() || kind.float();
         if kind.option {
             cx.error_at(
                 key,
@@ -276,9 +349,9 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
                 "a key cannot be `#[projection(json)]`: keys are compared, ordered and looked up as plain columns",
                 "give the key a scalar type such as `String`, an integer or `Uuid` and remove `json`, or make another field the key",
             );
-        } else if kind.jsonb || kind.float {
+        } else if kind.jsonb() || kind.float() {
             let shown = types::type_text(&field.ty);
-            let why = if kind.float {
+            let why = if kind.float() {
                 "floating-point numbers have no total order (`NaN`)"
             } else {
                 "a JSON value has no order a key could use"
@@ -298,7 +371,7 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
         }
     }
     if let (Some(index), None) = (&args.index, &args.key) {
-        let name = super::sql::index_name(table, &column);
+        let name = index_name(table, &column);
         if name.len() > MAX_IDENTIFIER_BYTES {
             cx.error_at(
                 index,
@@ -312,7 +385,8 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
     }
     check_field_serde(cx, field, &field_name, &kind, args.json.is_some());
 
-    Column {
+    let broken = args.broken;
+    let column = Column {
         renamed: column != field_name,
         ident,
         field: field_name,
@@ -322,7 +396,8 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
         key: args.key.is_some(),
         key_error: args.key.is_some() && key_error,
         index: args.index.is_some() && args.key.is_none(),
-    }
+    };
+    (column, broken)
 }
 
 /// Whether `ty` names one of `idents` anywhere (`Vec<T>` names `T`).
@@ -376,33 +451,6 @@ fn column_literal(attr: &syn::Attribute) -> Option<syn::LitStr> {
         Ok(())
     });
     found
-}
-
-/// What is wrong with a table or column name, as the end of a sentence.
-fn name_problem(name: &str, table: bool) -> Option<String> {
-    let bad = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'));
-    Some(if name.is_empty() {
-        "is empty".to_owned()
-    } else if name.len() > MAX_IDENTIFIER_BYTES {
-        format!(
-            "is {} bytes long; PostgreSQL keeps {MAX_IDENTIFIER_BYTES}",
-            name.len()
-        )
-    } else if name.chars().any(|c| c.is_ascii_uppercase()) {
-        "has upper-case letters, which PostgreSQL folds to lower case unless quoted".to_owned()
-    } else if let Some(bad) = bad {
-        format!("contains `{}`", bad.escape_debug())
-    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
-        "starts with a digit".to_owned()
-    } else if table && name.starts_with("pg_") {
-        "starts with `pg_`, which PostgreSQL keeps for its own catalogs".to_owned()
-    } else if !table && SYSTEM_COLUMNS.contains(&name) {
-        "is the name of a system column every PostgreSQL table has".to_owned()
-    } else {
-        return None;
-    })
 }
 
 /// `` `key = "good_name"` ``: the name made valid, or `fallback` when that fails.
@@ -502,11 +550,11 @@ fn check_field_serde(cx: &Ctxt, field: &syn::Field, name: &str, kind: &ColumnTyp
                 format!("`#[serde({key})]` would leave the column `{name}` out of the row's JSON"),
                 "every field of a read model is one column; remove the serde attribute, or move the field out of the read model",
             ),
-            "with" | "serialize_with" | "deserialize_with" if !json && !kind.jsonb => cx.error_at(
+            "with" | "serialize_with" | "deserialize_with" if !json && !kind.jsonb() => cx.error_at(
                 path,
                 format!(
                     "`#[serde({key})]` changes how `{name}` is written, which its `{}` column may not accept",
-                    kind.sql
+                    kind.sql()
                 ),
                 "add `#[projection(json)]` to store the field as `jsonb` in whatever form it takes, or remove the serde attribute",
             ),

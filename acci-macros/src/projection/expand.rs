@@ -4,8 +4,9 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use acci_schema::postgres::{IdentifierKind, identifier_problem, index_name};
+
 use super::check::{Column, Model};
-use super::sql::{SqlColumn, TableSql, table_sql};
 use crate::common::{listed_event_assertions, path_text, respan};
 
 /// The traits `#[projection]` derives unless the struct already derives them: those
@@ -17,6 +18,8 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
     let assertions = assertions(model);
     let event_enum = event_enum(model);
     let projection_impl = projection_impl(model);
+    let listed = listed_events(model);
+    let table_claim = table_claim(model);
     let finders = finders(model);
     // The checks come first: when a listed type is not an event, "not an ACCI event" is
     // then the first error, ahead of the derives of the enum that fail for the same reason.
@@ -28,25 +31,62 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
         #event_enum
         const _: () = {
             #projection_impl
+            #listed
         };
+        #table_claim
         #finders
     }
 }
 
-/// The SQL of the model's table.
-pub(crate) fn model_sql(model: &Model) -> TableSql {
-    let columns: Vec<SqlColumn<'_>> = model
-        .columns
-        .iter()
-        .map(|c| SqlColumn {
-            name: &c.column,
-            sql_type: &c.kind.sql,
-            nullable: c.kind.nullable,
-            key: c.key,
-            index: c.index,
-        })
-        .collect();
-    table_sql(&model.table, &columns)
+/// `impl ListsEvent<E>` for each listed event: the supertrait of `Project<E>`, so that a
+/// `Project` impl for an event the read model does not list is a compile error.
+///
+/// While `events(...)` is missing or unreadable (its error is reported), every event counts
+/// as listed, so that each `Project` impl does not repeat that error.
+fn listed_events(model: &Model) -> TokenStream {
+    let rt = &model.rt;
+    let ident = &model.item.ident;
+    if model.events.is_empty() {
+        return quote! {
+            #[automatically_derived]
+            impl<__AcciEvent> #rt::__private::ListsEvent<__AcciEvent> for #ident {}
+        };
+    }
+    let impls = model.events.iter().map(|e| {
+        let path = &e.path;
+        quote! {
+            #[automatically_derived]
+            impl #rt::__private::ListsEvent<#path> for #ident {}
+        }
+    });
+    quote!(#(#impls)*)
+}
+
+/// A macro named after the table, exported at the crate's root, so that two read models
+/// of one crate with the same table (the same struct name in two modules) are a compile
+/// error at both structs' names: "the name `__acci_table_<table>_belongs_to_one_read_model`
+/// is defined multiple times". (Across crates, `acci-postgres` refuses the second one when
+/// it prepares its statements.)
+///
+/// Left out while the table's name is refused (its error is reported), as such a name
+/// may not make an identifier.
+fn table_claim(model: &Model) -> TokenStream {
+    let ident = &model.item.ident;
+    if identifier_problem(&model.table, IdentifierKind::Table).is_some() {
+        return TokenStream::new();
+    }
+    let name = quote::format_ident!(
+        "__acci_table_{}_belongs_to_one_read_model",
+        model.table,
+        span = ident.span()
+    );
+    quote_spanned! {ident.span()=>
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #name {
+            () => {};
+        }
+    }
 }
 
 /// The struct: the derives it lacks, serde pointed at acci-core's re-export, and
@@ -160,6 +200,7 @@ fn projection_impl(model: &Model) -> TokenStream {
     let variants: Vec<_> = model.events.iter().map(|e| &e.variant).collect();
     let table = table_spec(model);
     let (key_type, row_key) = key(model);
+    let key_object = key_object(model);
     let key_from_aggregate_id = key_from_aggregate_id(model);
     // Spanned at the event in `events(...)`, where a missing `Project` impl is reported.
     let key_calls = paths
@@ -180,6 +221,12 @@ fn projection_impl(model: &Model) -> TokenStream {
 
             fn row_key(&self) -> Self::Key {
                 #row_key
+            }
+
+            fn key_object(
+                key: &Self::Key,
+            ) -> ::core::result::Result<#rt::__private::serde_json::Value, #rt::__private::serde_json::Error> {
+                #key_object
             }
 
             // `#[inline]`: the hot path of loading and projecting; without it the code in the
@@ -231,54 +278,75 @@ fn projection_impl(model: &Model) -> TokenStream {
     }
 }
 
-/// The `&TableSpec` constant: columns and SQL.
+/// The `&TableSpec` constant: the table's name and columns, as the shared column model
+/// describes them.
 fn table_spec(model: &Model) -> TokenStream {
     let rt = &model.rt;
-    let sql = model_sql(model);
     let table = &model.table;
-    let columns = model.columns.iter().map(|c| {
-        let (field, column, sql_type) = (&c.field, &c.column, &c.kind.sql);
-        let (nullable, key, index) = (c.kind.nullable, c.key, c.index);
+    let columns = model.schema_columns();
+    let columns = columns.iter().map(|c| {
+        let (field, column) = (c.field, c.column);
+        let scalar = syn::Ident::new(c.ty.scalar.variant(), proc_macro2::Span::call_site());
+        let array = c.ty.array;
+        let (nullable, key, index) = (c.nullable, c.key, c.index);
         quote! {
             #rt::projection::ColumnSpec {
                 field: #field,
                 column: #column,
-                sql_type: #sql_type,
+                ty: #rt::projection::ColumnType {
+                    scalar: #rt::projection::Scalar::#scalar,
+                    array: #array,
+                },
                 nullable: #nullable,
                 key: #key,
                 index: #index,
             }
         }
     });
-    let TableSql {
-        create_table,
-        create_indexes,
-        select_by_keys,
-        upsert,
-        delete_by_keys,
-        select_page,
-        finders,
-    } = sql;
-    let finders = finders.iter().map(|(column, sql)| {
-        quote! {
-            #rt::projection::FinderSpec {
-                column: #column,
-                sql: #sql,
-            }
-        }
-    });
     quote! {
         &#rt::projection::TableSpec {
-            table: #table,
+            name: #table,
             columns: &[#(#columns),*],
-            create_table: #create_table,
-            create_indexes: &[#(#create_indexes),*],
-            select_by_keys: #select_by_keys,
-            upsert: #upsert,
-            delete_by_keys: #delete_by_keys,
-            select_page: #select_page,
-            finders: &[#(#finders),*],
         }
+    }
+}
+
+/// `key_object`'s body: a JSON object with one entry per key column, by name, from the
+/// key field or from the element of the key tuple that holds it.
+fn key_object(model: &Model) -> TokenStream {
+    let rt = &model.rt;
+    let keys: Vec<&Column> = model.keys().collect();
+    let json = quote!(#rt::__private::serde_json);
+    let insert = |column: &Column, value: TokenStream| {
+        let name = &column.column;
+        quote! {
+            object.insert(::std::string::String::from(#name), #json::to_value(#value)?);
+        }
+    };
+    let inserts: Vec<TokenStream> = match keys.as_slice() {
+        _ if keys.iter().any(|c| c.key_error) => Vec::new(),
+        [] => Vec::new(),
+        [single] => vec![insert(single, quote!(key))],
+        many => {
+            let bindings: Vec<syn::Ident> = (0..many.len())
+                .map(|i| quote::format_ident!("__acci_key_{}", i))
+                .collect();
+            let inserts = many
+                .iter()
+                .zip(&bindings)
+                .map(|(column, binding)| insert(column, quote!(#binding)));
+            vec![quote! {
+                let (#(ref #bindings),*) = *key;
+                #(#inserts)*
+            }]
+        }
+    };
+    let unused = inserts.is_empty().then(|| quote!(let _ = key;));
+    quote! {
+        #unused
+        let mut object = #json::Map::new();
+        #(#inserts)*
+        ::core::result::Result::Ok(#json::Value::Object(object))
     }
 }
 
@@ -351,16 +419,14 @@ fn key_from_aggregate_id(model: &Model) -> TokenStream {
 /// `tests/tests/lints.rs` keeps a read model whose finders go unused to prove it.
 fn finders(model: &Model) -> TokenStream {
     let ident = &model.item.ident;
-    let sql = model_sql(model);
+    let sql = model.table_sql();
     let shared = Finders::new(model);
     let find = find_fn(model, &shared, &sql.select_by_keys);
     let require = require_fn(model, &shared);
     let page = page_fn(model, &shared, &sql.select_page);
     let by_column = model.columns.iter().filter(|c| c.index).map(|column| {
-        let (_, finder) = sql
-            .finders
-            .iter()
-            .find(|(name, _)| *name == column.column)
+        let finder = sql
+            .finder(&column.column)
             .expect("every indexed column has a finder");
         find_by_fn(model, &shared, column, finder)
     });
@@ -453,7 +519,7 @@ fn find_fn(model: &Model, f: &Finders, select_by_keys: &str) -> TokenStream {
     let doc = format!(
         "Finds the `{table}` row whose key is `key` ({keys}).\n\n\
          Returns the row, or `None` when there is none. Generated by `#[projection]`: it \
-         calls `ReadModels::get`, which runs `TABLE.select_by_keys`:\n\n{sql}\n\n\
+         calls `ReadModels::get`, which on PostgreSQL runs (`select_by_keys`):\n\n{sql}\n\n\
          # Errors\n\n{READ_ERRORS}",
         table = model.table,
         keys = f.key_columns,
@@ -528,7 +594,7 @@ fn page_fn(model: &Model, f: &Finders, select_page: &str) -> TokenStream {
         "Up to `limit` `{table}` rows in key order (by {keys}), after the row whose key is \
          `after`, or from the first row with `None`.\n\n\
          For the next page, pass the key of the last row returned. Generated by \
-         `#[projection]`: it calls `ReadModels::page`, which runs `TABLE.select_page` (`$1` \
+         `#[projection]`: it calls `ReadModels::page`, which on PostgreSQL runs (`select_page`; `$1` \
          is `limit`, `$2` the key `after`):\n\n{sql}\n\n\
          # Errors\n\n\
          `QueryError::Validation` when `limit` is 0 or more than `query::MAX_PAGE`; \
@@ -580,15 +646,15 @@ fn find_by_fn(model: &Model, f: &Finders, column: &Column, finder_sql: &str) -> 
     let doc = format!(
         "Up to `limit` `{table}` rows whose {named} equals `value`, in key order (by {keys}).\n\n\
          Generated by `#[projection]` from `#[projection(index)]`: it writes `value` as JSON and \
-         calls `ReadModels::find_by` with the column `\"{column_name}\"`, which runs the finder \
-         of that column (using the index `{index}`; `$1` is `{{\"{column_name}\": value}}`, `$2` \
+         calls `ReadModels::find_by` with the column `\"{column_name}\"`, which on PostgreSQL runs \
+         the finder of that column (using the index `{index}`; `$1` is `{{\"{column_name}\": value}}`, `$2` \
          is `limit`):\n\n{sql}{null}\n\n\
          # Errors\n\n\
          `QueryError::Validation` when `value` cannot be written as JSON, or when `limit` is 0 \
          or more than `query::MAX_PAGE`; {READ_ERRORS}",
         table = model.table,
         keys = f.key_columns,
-        index = super::sql::index_name(&model.table, &column.column),
+        index = index_name(&model.table, &column.column),
         sql = sql_block(finder_sql),
     );
     quote! {

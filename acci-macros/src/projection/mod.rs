@@ -5,7 +5,6 @@
 mod check;
 mod expand;
 mod parse;
-mod sql;
 #[cfg(test)]
 mod tests;
 mod types;

@@ -34,7 +34,8 @@ pub fn index_name(table: &str, column: &str) -> String {
 pub fn identifier_problem(name: &str, kind: IdentifierKind) -> Option<String> {
     let mut foreign: Vec<char> = Vec::new();
     for c in name.chars() {
-        if !(c.is_ascii_alphanumeric() || c == '_') && !foreign.contains(&c) {
+        let allowed = c.is_ascii_alphanumeric() || c == '_';
+        if !allowed && !foreign.contains(&c) {
             foreign.push(c);
         }
     }
