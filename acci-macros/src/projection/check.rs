@@ -2,13 +2,15 @@
 //! checked model expansion works from.
 
 use acci_schema::postgres::{
-    IdentifierKind, MAX_IDENTIFIER_BYTES, SYSTEM_COLUMNS, TableSql, identifier_problem, index_name,
+    IdentifierKind, MAX_IDENTIFIER_BYTES, TableSql, identifier_problem, index_name,
 };
 use acci_schema::rust_types::SUPPORTED;
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 
+use super::names::{COLUMN_RULE, event_enum, suggest, table_name};
 use super::parse::{self, ProjectionArgs};
+use super::serde_attrs::{check_container_serde, check_field_serde};
 use super::types::{self, ColumnType};
 use crate::common::{
     Ctxt, EventsWording, ListedEvent, check_events_key, default_runtime, generic_span, item_kind,
@@ -198,84 +200,6 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
     })
 }
 
-/// The name of the event enum: `event_enum = …` or `<Struct>Event`. A name that is the
-/// struct's own or a listed event's is reported (declared beside them, it would clash),
-/// and replaced by a hidden one so the clash is not reported a second time.
-fn event_enum(
-    cx: &Ctxt,
-    given: Option<syn::Ident>,
-    ident: &syn::Ident,
-    events: &[ListedEvent],
-) -> syn::Ident {
-    let clash = |name: &syn::Ident| {
-        if name == ident {
-            Some(format!("the read model `{ident}` itself"))
-        } else {
-            events
-                .iter()
-                .find(|e| e.path.segments.last().is_some_and(|s| s.ident == *name))
-                .map(|e| format!("the listed event `{}`", crate::common::path_text(&e.path)))
-        }
-    };
-    match given {
-        Some(name) => {
-            if let Some(other) = clash(&name) {
-                cx.error_at(
-                    &name,
-                    format!("`event_enum = {name}` names {other}; the enum is declared beside it and needs a name of its own"),
-                    format!("write `event_enum = {ident}Event` or another name free in this module"),
-                );
-                return quote::format_ident!("__Acci{}Event", ident);
-            }
-            name
-        }
-        None => {
-            let name = quote::format_ident!("{}Event", ident);
-            if let Some(other) = clash(&name) {
-                cx.error_at(
-                    ident,
-                    format!("the event enum of `{ident}` would be named `{name}`, like {other}"),
-                    format!("name the enum with `event_enum = {ident}Change` (or another free name) in `#[projection(...)]`"),
-                );
-                return quote::format_ident!("__Acci{}Event", ident);
-            }
-            name
-        }
-    }
-}
-
-/// The table name: `table = "…"` or the struct's name in snake case, checked.
-fn table_name(cx: &Ctxt, args: &ProjectionArgs, ident: &syn::Ident) -> String {
-    let rule = "a table name is lower-case ASCII letters, digits and `_`, starts with a letter or `_`, does not start with `pg_` and is at most 63 bytes";
-    match &args.table {
-        Some(literal) => {
-            let name = literal.value();
-            if let Some(problem) = identifier_problem(&name, IdentifierKind::Table) {
-                cx.error_at(
-                    literal,
-                    format!("the table name `{}` {problem}", name.escape_debug()),
-                    format!("{rule}: write {}", suggest("table", &name, "user_view")),
-                );
-            }
-            name
-        }
-        None => {
-            let name = snake_case(&ident.unraw().to_string());
-            if let Some(problem) = identifier_problem(&name, IdentifierKind::Table) {
-                cx.error_at(
-                    ident,
-                    format!("the table name `{name}`, made from `{ident}`, {problem}"),
-                    format!(
-                        "{rule}: name the table with {} in `#[projection(...)]`",
-                        suggest("table", &name, "user_view")
-                    ),
-                );
-            }
-            name
-        }
-    }
-}
-
 /// One field's column, with every problem of its `#[projection(...)]` reported, and
 /// whether that attribute had keys that could not be read.
 fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) -> (Column, bool) {
@@ -412,8 +336,6 @@ fn mentions_any(ty: &syn::Type, idents: &[String]) -> bool {
     !idents.is_empty() && walk(quote::ToTokens::to_token_stream(ty), idents)
 }
 
-const COLUMN_RULE: &str = "a column name is lower-case ASCII letters, digits and `_`, starts with a letter or `_`, is not a system column (`ctid`, `xmin`, …) and is at most 63 bytes";
-
 /// Two fields in one column: reported at the later one.
 fn check_duplicate_columns(cx: &Ctxt, columns: &[Column], fields: &syn::FieldsNamed) {
     for (i, (later, field)) in columns.iter().zip(&fields.named).enumerate() {
@@ -451,131 +373,6 @@ fn column_literal(attr: &syn::Attribute) -> Option<syn::LitStr> {
         Ok(())
     });
     found
-}
-
-/// `` `key = "good_name"` ``: the name made valid, or `fallback` when that fails.
-fn suggest(key: &str, name: &str, fallback: &str) -> String {
-    let mut good: String = snake_case(name)
-        .chars()
-        .map(|c| {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    while good.contains("__") {
-        good = good.replace("__", "_");
-    }
-    let mut good = good.trim_matches('_').to_owned();
-    if good.starts_with(|c: char| c.is_ascii_digit()) || SYSTEM_COLUMNS.contains(&good.as_str()) {
-        good.insert(0, '_');
-    }
-    if let Some(rest) = good.strip_prefix("pg_") {
-        good = rest.to_owned();
-    }
-    good.truncate(MAX_IDENTIFIER_BYTES);
-    let good = good.trim_end_matches('_');
-    let good = if good.is_empty() || good == name {
-        fallback
-    } else {
-        good
-    };
-    format!("`{key} = \"{good}\"`")
-}
-
-/// `UserView` → `user_view`, `HTTPStats` → `http_stats`, `UserV2` → `user_v2`.
-pub(crate) fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_uppercase() {
-            out.push(c);
-            continue;
-        }
-        let boundary = match i.checked_sub(1).map(|j| chars[j]) {
-            Some(prev) if prev.is_lowercase() || prev.is_ascii_digit() => true,
-            Some(prev) if prev.is_uppercase() => {
-                chars.get(i + 1).is_some_and(|next| next.is_lowercase())
-            }
-            _ => false,
-        };
-        if boundary {
-            out.push('_');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
-/// `#[serde(...)]` keys on the struct that would make a row's JSON differ from its
-/// columns.
-fn check_container_serde(cx: &Ctxt, attrs: &[syn::Attribute]) {
-    const CHANGES_SHAPE: &[&str] = &[
-        "rename_all",
-        "tag",
-        "content",
-        "untagged",
-        "transparent",
-        "from",
-        "try_from",
-        "into",
-        "remote",
-    ];
-    for (path, key) in serde_keys(attrs) {
-        if CHANGES_SHAPE.contains(&key.as_str()) {
-            cx.error_at(
-                path,
-                format!("`#[serde({key})]` would make the rows' JSON differ from the table's columns"),
-                "the row of a read model is stored through JSON keyed by column name; name columns with `#[projection(column = \"…\")]` instead",
-            );
-        }
-    }
-}
-
-/// `#[serde(...)]` keys on a field that would rename it, leave it out, or write it in a
-/// form its column may not take.
-fn check_field_serde(cx: &Ctxt, field: &syn::Field, name: &str, kind: &ColumnType, json: bool) {
-    for (path, key) in serde_keys(&field.attrs) {
-        match key.as_str() {
-            "rename" => cx.error_at(
-                path,
-                format!("`#[serde(rename)]` would store `{name}` under another key than its column"),
-                "name the column with `#[projection(column = \"…\")]`; it renames the serde key too",
-            ),
-            "flatten" | "skip" | "skip_serializing" | "skip_deserializing"
-            | "skip_serializing_if" => cx.error_at(
-                path,
-                format!("`#[serde({key})]` would leave the column `{name}` out of the row's JSON"),
-                "every field of a read model is one column; remove the serde attribute, or move the field out of the read model",
-            ),
-            "with" | "serialize_with" | "deserialize_with" if !json && !kind.jsonb() => cx.error_at(
-                path,
-                format!(
-                    "`#[serde({key})]` changes how `{name}` is written, which its `{}` column may not accept",
-                    kind.sql()
-                ),
-                "add `#[projection(json)]` to store the field as `jsonb` in whatever form it takes, or remove the serde attribute",
-            ),
-            _ => {}
-        }
-    }
-}
-
-/// The key paths of every `#[serde(...)]` in `attrs`; malformed ones are serde's to report.
-fn serde_keys(attrs: &[syn::Attribute]) -> Vec<(syn::Path, String)> {
-    let mut keys = Vec::new();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let _ = attr.parse_nested_meta(|meta| {
-            if let Some(ident) = meta.path.get_ident() {
-                keys.push((meta.path.clone(), ident.to_string()));
-            }
-            skip_value(&meta);
-            Ok(())
-        });
-    }
-    keys
 }
 
 /// Removes every `#[projection(...)]` from the struct and its fields.

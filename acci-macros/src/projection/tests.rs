@@ -216,7 +216,7 @@ fn key_object_names_its_columns() {
 
 #[test]
 fn table_names_default_to_snake_case() {
-    use super::check::snake_case;
+    use super::names::snake_case;
     assert_eq!(snake_case("UserView"), "user_view");
     assert_eq!(snake_case("HTTPStats"), "http_stats");
     assert_eq!(snake_case("UserV2"), "user_v2");

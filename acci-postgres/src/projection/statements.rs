@@ -48,28 +48,53 @@ pub(crate) fn statements<P: Projection>() -> Result<&'static TableSql, String> {
     let mut rendered = rendered
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let model = type_name::<P>();
-    let claim = (table.name, P::VERSION);
-    match rendered.owners.get(&claim) {
-        Some(owner) if *owner != model => {
-            return Err(format!(
-                "the read models `{owner}` and `{model}` both use the table `{}` at version {}: they would share its rows and its checkpoint; give one of them another `#[projection(table = \"…\")]`",
-                table.name,
-                P::VERSION
-            ));
-        }
-        _ => {}
-    }
-    let sql: &'static TableSql = match rendered.by_model.get(&id) {
-        Some(sql) => sql,
-        None => Box::leak(Box::new(TableSql::render(table))),
-    };
-    rendered.by_model.insert(id, sql);
-    rendered.owners.insert(claim, model);
+    rendered.claim(table.name, P::VERSION, type_name::<P>())?;
+    let sql: &'static TableSql = rendered
+        .by_model
+        .entry(id)
+        .or_insert_with(|| Box::leak(Box::new(TableSql::render(table))));
     Ok(sql)
+}
+
+impl Rendered {
+    /// Records that `model` uses `table` at `version`, unless another read model does.
+    fn claim(
+        &mut self,
+        table: &'static str,
+        version: u32,
+        model: &'static str,
+    ) -> Result<(), String> {
+        let owner = *self.owners.entry((table, version)).or_insert(model);
+        if owner == model {
+            return Ok(());
+        }
+        Err(format!(
+            "the read models `{owner}` and `{model}` both use the table `{table}` at version {version}: they would share its rows and its checkpoint; give one of them another `#[projection(table = \"…\")]`"
+        ))
+    }
 }
 
 /// `key` as the JSON object of its key columns, which the statements take.
 pub(crate) fn key_object<P: Projection>(key: &P::Key) -> Result<Value, String> {
     P::key_object(key).map_err(|e| format!("the key of `{}` did not serialize: {e}", P::NAME))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rendered;
+
+    #[test]
+    fn a_table_belongs_to_one_read_model_per_version() {
+        let mut rendered = Rendered::default();
+        rendered.claim("user_view", 1, "a::UserView").unwrap();
+        rendered.claim("user_view", 1, "a::UserView").unwrap();
+        // The next version of the same read model, rebuilt beside the live one.
+        rendered.claim("user_view", 2, "a::UserViewV2").unwrap();
+        let error = rendered.claim("user_view", 1, "b::UserView").unwrap_err();
+        assert!(
+            error.starts_with("the read models `a::UserView` and `b::UserView` both use the table `user_view` at version 1"),
+            "{error}"
+        );
+        rendered.claim("other_view", 1, "b::UserView").unwrap();
+    }
 }
