@@ -36,9 +36,14 @@ pub(super) fn key_object(model: &Model) -> TokenStream {
             }]
         }
     };
-    let unused = inserts.is_empty().then(|| quote!(let _ = key;));
+    if inserts.is_empty() {
+        // No usable key (its error is reported): an empty object, without warnings.
+        return quote! {
+            let _ = key;
+            ::core::result::Result::Ok(#json::Value::Object(#json::Map::new()))
+        };
+    }
     quote! {
-        #unused
         let mut object = #json::Map::new();
         #(#inserts)*
         ::core::result::Result::Ok(#json::Value::Object(object))
