@@ -69,7 +69,7 @@ pub mod __private {
     pub use serde_json;
 
     pub use crate::event::{decode_current, unsupported_version};
-    pub use crate::projection::{KeyFromAggregateId, decode_recorded};
+    pub use crate::projection::{KeyFromAggregateId, ListsEvent, decode_recorded};
 
     /// Whether two strings are equal, at compile time: the generated checks use it to
     /// find two events of one aggregate stored under the same name.

@@ -309,7 +309,7 @@ fn generated_projection_works_under_strict_lints() {
         AccountBalance::EVENT_TYPES,
         ["AccountOpened", "Deposited", "AccountClosed"]
     );
-    assert!(AccountBalance::TABLE.finder("owner_name").is_some());
+    assert!(AccountBalance::TABLE.is_indexed("owner_name"));
     assert_eq!(DailyDeposits::TABLE.key_columns().count(), 2);
     let id = acci_core::AggregateId::new("a-1").unwrap();
     assert_eq!(AccountBalance::key_from_aggregate_id(&id).unwrap(), "a-1");
@@ -353,7 +353,7 @@ impl ReadModels for Empty {
         _value: &serde_json::Value,
         _limit: usize,
     ) -> Result<Vec<P>, QueryError> {
-        assert!(P::TABLE.finder(column).is_some(), "{column} has no finder");
+        assert!(P::TABLE.is_indexed(column), "{column} has no finder");
         Ok(Vec::new())
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acci_core::projection::{ColumnSpec, FinderSpec, TableSpec};
+use acci_core::projection::{ColumnSpec, ColumnType, Scalar, TableSpec};
 use acci_core::query::{QueryError, ReadModels};
 use acci_core::{
     AggregateId, AppendOutcome, DecodeError, EventStore, ExpectedVersion, LogPosition, Metadata,
@@ -46,54 +46,25 @@ const POISON: i64 = 666;
 static POISON_CURED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 static TABLE: TableSpec = TableSpec {
-    table: "balances",
+    name: "balances",
     columns: &[
-        ColumnSpec {
-            field: "account",
-            column: "account",
-            sql_type: "text",
-            nullable: false,
-            key: true,
-            index: false,
-        },
-        ColumnSpec {
-            field: "tenant",
-            column: "tenant",
-            sql_type: "text",
-            nullable: false,
-            key: false,
-            index: true,
-        },
-        ColumnSpec {
-            field: "total",
-            column: "total",
-            sql_type: "bigint",
-            nullable: false,
-            key: false,
-            index: false,
-        },
-        ColumnSpec {
-            field: "deposits",
-            column: "deposits",
-            sql_type: "bigint",
-            nullable: false,
-            key: false,
-            index: false,
-        },
+        column("account", Scalar::Text, true, false),
+        column("tenant", Scalar::Text, false, true),
+        column("total", Scalar::BigInt, false, false),
+        column("deposits", Scalar::BigInt, false, false),
     ],
-    create_table: r#"CREATE TABLE IF NOT EXISTS "balances" ("account" text NOT NULL, "tenant" text NOT NULL, "total" bigint NOT NULL, "deposits" bigint NOT NULL, PRIMARY KEY ("account"))"#,
-    create_indexes: &[
-        r#"CREATE INDEX IF NOT EXISTS "balances_tenant_idx" ON "balances" ("tenant")"#,
-    ],
-    select_by_keys: r#"SELECT to_jsonb(r) FROM "balances" r WHERE ("account") IN (SELECT "account" FROM jsonb_to_recordset($1::jsonb) AS k("account" text))"#,
-    upsert: r#"INSERT INTO "balances" ("account", "tenant", "total", "deposits") SELECT "account", "tenant", "total", "deposits" FROM jsonb_populate_recordset(NULL::"balances", $1::jsonb) ON CONFLICT ("account") DO UPDATE SET "tenant" = EXCLUDED."tenant", "total" = EXCLUDED."total", "deposits" = EXCLUDED."deposits""#,
-    delete_by_keys: r#"DELETE FROM "balances" WHERE ("account") IN (SELECT "account" FROM jsonb_to_recordset($1::jsonb) AS k("account" text))"#,
-    select_page: r#"SELECT to_jsonb(r) FROM "balances" r WHERE $2::jsonb IS NULL OR ("account") > (SELECT "account" FROM jsonb_to_record($2::jsonb) AS k("account" text)) ORDER BY "account" LIMIT $1"#,
-    finders: &[FinderSpec {
-        column: "tenant",
-        sql: r#"SELECT to_jsonb(r) FROM "balances" r WHERE "tenant" = (SELECT "tenant" FROM jsonb_to_record($1::jsonb) AS v("tenant" text)) ORDER BY "account" LIMIT $2"#,
-    }],
 };
+
+const fn column(name: &'static str, scalar: Scalar, key: bool, index: bool) -> ColumnSpec {
+    ColumnSpec {
+        field: name,
+        column: name,
+        ty: ColumnType::scalar(scalar),
+        nullable: false,
+        key,
+        index,
+    }
+}
 
 /// The first version.
 pub type Balance = BalanceOf<1>;
@@ -108,6 +79,10 @@ impl<const FACTOR: i64> Projection for BalanceOf<FACTOR> {
 
     fn row_key(&self) -> String {
         self.account.clone()
+    }
+
+    fn key_object(key: &String) -> Result<serde_json::Value, serde_json::Error> {
+        Ok(serde_json::json!({ "account": key }))
     }
 
     fn decode(event: StoredEvent) -> Result<Self::Event, DecodeError> {

@@ -3,12 +3,13 @@
 //! updated and emptied again, with every value passing through JSON as the runner passes
 //! it (rows as objects keyed by column, keys as objects of the key columns).
 
+use acci_core::ProjectionError;
 use acci_core::prelude::*;
-use acci_core::{ProjectionError, projection::TableSpec};
+use acci_schema::postgres::TableSql;
 use acci_tests::pg::TestDatabase;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -92,22 +93,15 @@ impl Project<DeviceTouched> for DeviceTag {
     fn project(_row: &mut Option<Self>, _event: &Recorded<DeviceTouched>) {}
 }
 
-/// `{"k1": v1, "k2": v2}`: the row's key as the generated SQL takes it.
+/// `{"k1": v1, "k2": v2}`: the row's key as the generated SQL takes it, from the
+/// generated `key_object`.
 fn key_object<P: Projection>(row: &P) -> Value {
-    let columns: Vec<&str> = P::TABLE.key_columns().map(|c| c.column).collect();
-    let key = serde_json::to_value(row.row_key()).expect("the key serializes");
-    let values = match (columns.len(), key) {
-        (1, value) => vec![value],
-        (_, Value::Array(values)) => values,
-        (_, other) => panic!("a composite key serializes as an array, not {other}"),
-    };
-    assert_eq!(values.len(), columns.len());
-    let object: Map<String, Value> = columns
-        .iter()
-        .map(|c| (*c).to_owned())
-        .zip(values)
-        .collect();
-    Value::Object(object)
+    P::key_object(&row.row_key()).expect("the key serializes")
+}
+
+/// The statements of `P`'s table, rendered as `acci-postgres` renders them.
+fn statements<P: Projection>() -> TableSql {
+    TableSql::render(P::TABLE)
 }
 
 fn keys_of<P: Projection>(rows: &[P]) -> Value {
@@ -197,13 +191,13 @@ async fn select<P: Projection>(
 }
 
 async fn by_keys<P: Projection>(pool: &PgPool, keys: Value) -> Vec<P> {
-    let mut rows: Vec<P> = select(pool, P::TABLE.select_by_keys, keys, None).await;
+    let mut rows: Vec<P> = select(pool, &statements::<P>().select_by_keys, keys, None).await;
     rows.sort_by_key(Projection::row_key);
     rows
 }
 
-async fn count(pool: &PgPool, table: &TableSpec) -> i64 {
-    sqlx::query_scalar(&format!("SELECT count(*) FROM \"{}\"", table.table))
+async fn count<P: Projection>(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM \"{}\"", P::TABLE.name))
         .fetch_one(pool)
         .await
         .expect("count the rows")
@@ -213,8 +207,9 @@ async fn count(pool: &PgPool, table: &TableSpec) -> i64 {
 async fn all_pages<P: Projection>(pool: &PgPool, page: i64) -> Vec<Vec<P>> {
     let mut pages = Vec::new();
     let mut after: Option<Value> = None;
+    let select_page = statements::<P>().select_page;
     loop {
-        let rows: Vec<P> = sqlx::query_scalar::<_, Value>(P::TABLE.select_page)
+        let rows: Vec<P> = sqlx::query_scalar::<_, Value>(&select_page)
             .bind(page)
             .bind(after.clone())
             .fetch_all(pool)
@@ -235,15 +230,15 @@ async fn all_pages<P: Projection>(pool: &PgPool, page: i64) -> Vec<Vec<P>> {
 async fn generated_sql_runs_on_postgres() {
     let db = TestDatabase::create().await;
     let pool = db.pool_as(None, 1).await;
-    let table = DeviceView::TABLE;
+    let table = &statements::<DeviceView>();
 
     // Creating twice is harmless: every statement says `IF NOT EXISTS`.
     for _ in 0..2 {
-        sqlx::query(table.create_table)
+        sqlx::query(&table.create_table)
             .execute(&pool)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", table.create_table));
-        for index in table.create_indexes {
+        for index in &table.create_indexes {
             sqlx::query(index)
                 .execute(&pool)
                 .await
@@ -275,9 +270,9 @@ async fn generated_sql_runs_on_postgres() {
         })
         .collect();
     rows.sort_by_key(Projection::row_key);
-    let inserted = execute(&pool, table.upsert, serde_json::to_value(&rows).unwrap()).await;
+    let inserted = execute(&pool, &table.upsert, serde_json::to_value(&rows).unwrap()).await;
     assert_eq!(inserted, 6);
-    assert_eq!(count(&pool, table).await, 6);
+    assert_eq!(count::<DeviceView>(&pool).await, 6);
 
     // By key: exactly the rows asked for, every value as it went in.
     let found: Vec<DeviceView> = by_keys(&pool, keys_of(&rows)).await;
@@ -299,7 +294,7 @@ async fn generated_sql_runs_on_postgres() {
     // By an indexed column, in key order, up to the limit.
     let finder = table.finder("name").expect("`name` is indexed");
     let sensors: Vec<DeviceView> =
-        select(&pool, finder.sql, json!({ "name": "sensor" }), Some(10)).await;
+        select(&pool, finder, json!({ "name": "sensor" }), Some(10)).await;
     let expected: Vec<DeviceView> = rows
         .iter()
         .filter(|r| r.name == "sensor")
@@ -307,7 +302,7 @@ async fn generated_sql_runs_on_postgres() {
         .collect();
     assert_eq!(sensors, expected);
     assert_eq!(sensors.len(), 2);
-    let limited = sqlx::query_scalar::<_, Value>(finder.sql)
+    let limited = sqlx::query_scalar::<_, Value>(finder)
         .bind(json!({ "name": "pump" }))
         .bind(1_i64)
         .fetch_all(&pool)
@@ -315,7 +310,7 @@ async fn generated_sql_runs_on_postgres() {
         .unwrap();
     assert_eq!(limited.len(), 1);
     let finder = table.finder("r").expect("`r` is indexed");
-    let odd: Vec<DeviceView> = select(&pool, finder.sql, json!({ "r": "r-1" }), Some(10)).await;
+    let odd: Vec<DeviceView> = select(&pool, finder, json!({ "r": "r-1" }), Some(10)).await;
     assert_eq!(odd.len(), 3);
     assert!(odd.iter().all(|row| row.r == "r-1"));
 
@@ -333,9 +328,14 @@ async fn generated_sql_runs_on_postgres() {
     changed[1].previous = None;
     changed[1].tags.clear();
     changed[1].last_seen = Some(at(0));
-    let touched = execute(&pool, table.upsert, serde_json::to_value(&changed).unwrap()).await;
+    let touched = execute(
+        &pool,
+        &table.upsert,
+        serde_json::to_value(&changed).unwrap(),
+    )
+    .await;
     assert_eq!(touched, 3);
-    assert_eq!(count(&pool, table).await, 7);
+    assert_eq!(count::<DeviceView>(&pool).await, 7);
     let mut expected = changed.clone();
     expected.sort_by_key(Projection::row_key);
     assert_eq!(
@@ -344,7 +344,7 @@ async fn generated_sql_runs_on_postgres() {
     );
     let renamed: Vec<DeviceView> = select(
         &pool,
-        table.finder("name").unwrap().sql,
+        table.finder("name").unwrap(),
         json!({ "name": "renamed" }),
         Some(10),
     )
@@ -353,9 +353,9 @@ async fn generated_sql_runs_on_postgres() {
 
     // Delete by key: those rows go, the others stay.
     let gone = [rows[0].clone(), rows[3].clone(), changed[2].clone()];
-    let deleted = execute(&pool, table.delete_by_keys, keys_of(&gone)).await;
+    let deleted = execute(&pool, &table.delete_by_keys, keys_of(&gone)).await;
     assert_eq!(deleted, 3);
-    assert_eq!(count(&pool, table).await, 4);
+    assert_eq!(count::<DeviceView>(&pool).await, 4);
     assert!(
         by_keys::<DeviceView>(&pool, keys_of(&gone))
             .await
@@ -371,7 +371,7 @@ async fn generated_sql_runs_on_postgres() {
     expected.sort_by_key(Projection::row_key);
     assert_eq!(left, expected);
     assert_eq!(
-        execute(&pool, table.delete_by_keys, keys_of(&gone)).await,
+        execute(&pool, &table.delete_by_keys, keys_of(&gone)).await,
         0
     );
 }
@@ -383,8 +383,8 @@ async fn generated_sql_runs_on_postgres() {
 async fn doubles_keep_every_bit() {
     let db = TestDatabase::create().await;
     let pool = db.pool_as(None, 1).await;
-    let table = DeviceView::TABLE;
-    sqlx::query(table.create_table)
+    let table = &statements::<DeviceView>();
+    sqlx::query(&table.create_table)
         .execute(&pool)
         .await
         .unwrap();
@@ -393,7 +393,7 @@ async fn doubles_keep_every_bit() {
     row.ratio = 0.1_f32 + 0.2_f32;
     // Not `-0.0`: a JSON number in PostgreSQL is a `numeric`, which has no negative zero.
     row.readings = vec![0.1 + 0.2, f64::MIN_POSITIVE, f64::MAX, -1.0 / 3.0];
-    execute(&pool, table.upsert, json!([row])).await;
+    execute(&pool, &table.upsert, json!([row])).await;
 
     let (precise, ratio, readings): (f64, f32, Vec<f64>) =
         sqlx::query_as(r#"SELECT "precise", "ratio", "readings" FROM "device_view""#)
@@ -417,9 +417,9 @@ async fn doubles_keep_every_bit() {
 async fn a_table_of_keys_only_upserts_with_do_nothing() {
     let db = TestDatabase::create().await;
     let pool = db.pool_as(None, 1).await;
-    let table = DeviceTag::TABLE;
+    let table = &statements::<DeviceTag>();
     assert!(table.upsert.ends_with("DO NOTHING"), "{}", table.upsert);
-    sqlx::query(table.create_table)
+    sqlx::query(&table.create_table)
         .execute(&pool)
         .await
         .unwrap();
@@ -435,20 +435,20 @@ async fn a_table_of_keys_only_upserts_with_do_nothing() {
         },
     ];
     assert_eq!(
-        execute(&pool, table.upsert, serde_json::to_value(&tags).unwrap()).await,
+        execute(&pool, &table.upsert, serde_json::to_value(&tags).unwrap()).await,
         2
     );
     // The same rows again: nothing to do, and no error.
     assert_eq!(
-        execute(&pool, table.upsert, serde_json::to_value(&tags).unwrap()).await,
+        execute(&pool, &table.upsert, serde_json::to_value(&tags).unwrap()).await,
         0
     );
-    assert_eq!(count(&pool, table).await, 2);
+    assert_eq!(count::<DeviceTag>(&pool).await, 2);
     let found: Vec<DeviceTag> = by_keys(&pool, keys_of(&tags)).await;
     assert_eq!(found.len(), 2);
     assert_eq!(
-        execute(&pool, table.delete_by_keys, keys_of(&tags[..1])).await,
+        execute(&pool, &table.delete_by_keys, keys_of(&tags[..1])).await,
         1
     );
-    assert_eq!(count(&pool, table).await, 1);
+    assert_eq!(count::<DeviceTag>(&pool).await, 1);
 }

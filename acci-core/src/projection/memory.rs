@@ -225,7 +225,7 @@ impl crate::query::ReadModels for InMemoryReadModels {
         limit: usize,
     ) -> Result<Vec<P>, crate::query::QueryError> {
         crate::query::validate_limit(limit)?;
-        if P::TABLE.finder(column).is_none() {
+        if !P::TABLE.is_indexed(column) {
             return Err(crate::error::ValidationError::new(
                 format!("column `{column}` of `{}`", P::NAME),
                 "has no index to find by",

@@ -1,11 +1,17 @@
 //! The rules `#[projection]` enforces on its struct, its keys and its fields, and the
 //! checked model expansion works from.
 
+use acci_schema::postgres::{
+    IdentifierKind, MAX_IDENTIFIER_BYTES, TableSql, identifier_problem, index_name,
+};
+use acci_schema::rust_types::SUPPORTED;
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 
+use super::names::{COLUMN_RULE, event_enum, suggest, table_name};
 use super::parse::{self, ProjectionArgs};
-use super::types::{self, ColumnType, SUPPORTED};
+use super::serde_attrs::{check_container_serde, check_field_serde};
+use super::types::{self, ColumnType};
 use crate::common::{
     Ctxt, EventsWording, ListedEvent, check_events_key, default_runtime, generic_span, item_kind,
     keyword_span, skip_value,
@@ -17,12 +23,6 @@ const EVENTS_WORDING: EventsWording = EventsWording {
     verb: "read",
     examples: ["UserCreated", "EmailChanged"],
 };
-
-/// PostgreSQL keeps identifiers to 63 bytes (`NAMEDATALEN - 1`) and cuts longer ones.
-const MAX_IDENTIFIER_BYTES: usize = 63;
-
-/// Columns every table has; a column of one of these names cannot be created.
-const SYSTEM_COLUMNS: &[&str] = &["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];
 
 /// One field and its column.
 pub(crate) struct Column {
@@ -55,6 +55,29 @@ pub(crate) struct Model {
 impl Model {
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().filter(|c| c.key)
+    }
+
+    /// The columns as the shared column model describes them.
+    pub(crate) fn schema_columns(&self) -> Vec<acci_schema::Column<'_>> {
+        self.columns
+            .iter()
+            .map(|c| acci_schema::Column {
+                field: &c.field,
+                column: &c.column,
+                ty: c.kind.schema,
+                nullable: c.kind.nullable,
+                key: c.key,
+                index: c.index,
+            })
+            .collect()
+    }
+
+    /// Every PostgreSQL statement of the table, for the generated docs.
+    pub(crate) fn table_sql(&self) -> TableSql {
+        TableSql::render(&acci_schema::Table {
+            name: &self.table,
+            columns: &self.schema_columns(),
+        })
     }
 }
 
@@ -141,11 +164,16 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
             .type_params()
             .map(|p| p.ident.to_string())
             .collect();
+        // Whether a field's `#[projection(...)]` failed to parse or had an unknown key
+        // (`kee`): its error is reported, and "has no key" would only follow from it.
+        let mut field_keys_broken = false;
         for field in &fields.named {
-            columns.push(check_field(cx, &table, field, &generics));
+            let (column, broken) = check_field(cx, &table, field, &generics);
+            columns.push(column);
+            field_keys_broken |= broken;
         }
         check_duplicate_columns(cx, &columns, fields);
-        if usable && !columns.iter().any(|c| c.key) {
+        if usable && !field_keys_broken && !columns.iter().any(|c| c.key) {
             cx.error_at(
                 ident,
                 format!("`{ident}` has no key: a read model keeps one row per key"),
@@ -157,6 +185,8 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
         return None;
     }
 
+    let enum_ident = event_enum(cx, args.event_enum, ident, &events);
+
     let mut item = item.clone();
     strip_struct(&mut item);
     Some(Model {
@@ -164,48 +194,15 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
         item,
         table,
         version: args.version.map_or(1, |(v, _)| v),
-        enum_ident: args
-            .event_enum
-            .unwrap_or_else(|| quote::format_ident!("{}Event", ident)),
+        enum_ident,
         events,
         columns,
     })
 }
 
-/// The table name: `table = "…"` or the struct's name in snake case, checked.
-fn table_name(cx: &Ctxt, args: &ProjectionArgs, ident: &syn::Ident) -> String {
-    let rule = "a table name is lower-case ASCII letters, digits and `_`, starts with a letter or `_`, does not start with `pg_` and is at most 63 bytes";
-    match &args.table {
-        Some(literal) => {
-            let name = literal.value();
-            if let Some(problem) = name_problem(&name, true) {
-                cx.error_at(
-                    literal,
-                    format!("the table name `{}` {problem}", name.escape_debug()),
-                    format!("{rule}: write {}", suggest("table", &name, "user_view")),
-                );
-            }
-            name
-        }
-        None => {
-            let name = snake_case(&ident.unraw().to_string());
-            if let Some(problem) = name_problem(&name, true) {
-                cx.error_at(
-                    ident,
-                    format!("the table name `{name}`, made from `{ident}`, {problem}"),
-                    format!(
-                        "{rule}: name the table with {} in `#[projection(...)]`",
-                        suggest("table", &name, "user_view")
-                    ),
-                );
-            }
-            name
-        }
-    }
-}
-
-/// One field's column, with every problem of its `#[projection(...)]` reported.
-fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) -> Column {
+/// One field's column, with every problem of its `#[projection(...)]` reported, and
+/// whether that attribute had keys that could not be read.
+fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) -> (Column, bool) {
     let args = parse::parse_field(cx, field);
     let ident = field.ident.clone().expect("named fields have names");
     let field_name = ident.unraw().to_string();
@@ -213,7 +210,7 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
     let column = match &args.column {
         Some(literal) => {
             let name = literal.value();
-            if let Some(problem) = name_problem(&name, false) {
+            if let Some(problem) = identifier_problem(&name, IdentifierKind::Column) {
                 cx.error_at(
                     literal,
                     format!("the column name `{}` {problem}", name.escape_debug()),
@@ -226,7 +223,7 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
             name
         }
         None => {
-            if let Some(problem) = name_problem(&field_name, false) {
+            if let Some(problem) = identifier_problem(&field_name, IdentifierKind::Column) {
                 cx.error_at(
                     &ident,
                     format!(
@@ -263,7 +260,7 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
     };
 
     if let Some(key) = &args.key {
-        key_error |= kind.option || args.json.is_some() || kind.jsonb || kind.float;
+        key_error |= kind.option || args.json.is_some() || kind.jsonb() || kind.float();
         if kind.option {
             cx.error_at(
                 key,
@@ -276,9 +273,9 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
                 "a key cannot be `#[projection(json)]`: keys are compared, ordered and looked up as plain columns",
                 "give the key a scalar type such as `String`, an integer or `Uuid` and remove `json`, or make another field the key",
             );
-        } else if kind.jsonb || kind.float {
+        } else if kind.jsonb() || kind.float() {
             let shown = types::type_text(&field.ty);
-            let why = if kind.float {
+            let why = if kind.float() {
                 "floating-point numbers have no total order (`NaN`)"
             } else {
                 "a JSON value has no order a key could use"
@@ -298,7 +295,7 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
         }
     }
     if let (Some(index), None) = (&args.index, &args.key) {
-        let name = super::sql::index_name(table, &column);
+        let name = index_name(table, &column);
         if name.len() > MAX_IDENTIFIER_BYTES {
             cx.error_at(
                 index,
@@ -312,7 +309,8 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
     }
     check_field_serde(cx, field, &field_name, &kind, args.json.is_some());
 
-    Column {
+    let broken = args.broken;
+    let column = Column {
         renamed: column != field_name,
         ident,
         field: field_name,
@@ -322,7 +320,8 @@ fn check_field(cx: &Ctxt, table: &str, field: &syn::Field, generics: &[String]) 
         key: args.key.is_some(),
         key_error: args.key.is_some() && key_error,
         index: args.index.is_some() && args.key.is_none(),
-    }
+    };
+    (column, broken)
 }
 
 /// Whether `ty` names one of `idents` anywhere (`Vec<T>` names `T`).
@@ -336,8 +335,6 @@ fn mentions_any(ty: &syn::Type, idents: &[String]) -> bool {
     }
     !idents.is_empty() && walk(quote::ToTokens::to_token_stream(ty), idents)
 }
-
-const COLUMN_RULE: &str = "a column name is lower-case ASCII letters, digits and `_`, starts with a letter or `_`, is not a system column (`ctid`, `xmin`, …) and is at most 63 bytes";
 
 /// Two fields in one column: reported at the later one.
 fn check_duplicate_columns(cx: &Ctxt, columns: &[Column], fields: &syn::FieldsNamed) {
@@ -376,158 +373,6 @@ fn column_literal(attr: &syn::Attribute) -> Option<syn::LitStr> {
         Ok(())
     });
     found
-}
-
-/// What is wrong with a table or column name, as the end of a sentence.
-fn name_problem(name: &str, table: bool) -> Option<String> {
-    let bad = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'));
-    Some(if name.is_empty() {
-        "is empty".to_owned()
-    } else if name.len() > MAX_IDENTIFIER_BYTES {
-        format!(
-            "is {} bytes long; PostgreSQL keeps {MAX_IDENTIFIER_BYTES}",
-            name.len()
-        )
-    } else if name.chars().any(|c| c.is_ascii_uppercase()) {
-        "has upper-case letters, which PostgreSQL folds to lower case unless quoted".to_owned()
-    } else if let Some(bad) = bad {
-        format!("contains `{}`", bad.escape_debug())
-    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
-        "starts with a digit".to_owned()
-    } else if table && name.starts_with("pg_") {
-        "starts with `pg_`, which PostgreSQL keeps for its own catalogs".to_owned()
-    } else if !table && SYSTEM_COLUMNS.contains(&name) {
-        "is the name of a system column every PostgreSQL table has".to_owned()
-    } else {
-        return None;
-    })
-}
-
-/// `` `key = "good_name"` ``: the name made valid, or `fallback` when that fails.
-fn suggest(key: &str, name: &str, fallback: &str) -> String {
-    let mut good: String = snake_case(name)
-        .chars()
-        .map(|c| {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    while good.contains("__") {
-        good = good.replace("__", "_");
-    }
-    let mut good = good.trim_matches('_').to_owned();
-    if good.starts_with(|c: char| c.is_ascii_digit()) || SYSTEM_COLUMNS.contains(&good.as_str()) {
-        good.insert(0, '_');
-    }
-    if let Some(rest) = good.strip_prefix("pg_") {
-        good = rest.to_owned();
-    }
-    good.truncate(MAX_IDENTIFIER_BYTES);
-    let good = good.trim_end_matches('_');
-    let good = if good.is_empty() || good == name {
-        fallback
-    } else {
-        good
-    };
-    format!("`{key} = \"{good}\"`")
-}
-
-/// `UserView` → `user_view`, `HTTPStats` → `http_stats`, `UserV2` → `user_v2`.
-pub(crate) fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_uppercase() {
-            out.push(c);
-            continue;
-        }
-        let boundary = match i.checked_sub(1).map(|j| chars[j]) {
-            Some(prev) if prev.is_lowercase() || prev.is_ascii_digit() => true,
-            Some(prev) if prev.is_uppercase() => {
-                chars.get(i + 1).is_some_and(|next| next.is_lowercase())
-            }
-            _ => false,
-        };
-        if boundary {
-            out.push('_');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
-/// `#[serde(...)]` keys on the struct that would make a row's JSON differ from its
-/// columns.
-fn check_container_serde(cx: &Ctxt, attrs: &[syn::Attribute]) {
-    const CHANGES_SHAPE: &[&str] = &[
-        "rename_all",
-        "tag",
-        "content",
-        "untagged",
-        "transparent",
-        "from",
-        "try_from",
-        "into",
-        "remote",
-    ];
-    for (path, key) in serde_keys(attrs) {
-        if CHANGES_SHAPE.contains(&key.as_str()) {
-            cx.error_at(
-                path,
-                format!("`#[serde({key})]` would make the rows' JSON differ from the table's columns"),
-                "the row of a read model is stored through JSON keyed by column name; name columns with `#[projection(column = \"…\")]` instead",
-            );
-        }
-    }
-}
-
-/// `#[serde(...)]` keys on a field that would rename it, leave it out, or write it in a
-/// form its column may not take.
-fn check_field_serde(cx: &Ctxt, field: &syn::Field, name: &str, kind: &ColumnType, json: bool) {
-    for (path, key) in serde_keys(&field.attrs) {
-        match key.as_str() {
-            "rename" => cx.error_at(
-                path,
-                format!("`#[serde(rename)]` would store `{name}` under another key than its column"),
-                "name the column with `#[projection(column = \"…\")]`; it renames the serde key too",
-            ),
-            "flatten" | "skip" | "skip_serializing" | "skip_deserializing"
-            | "skip_serializing_if" => cx.error_at(
-                path,
-                format!("`#[serde({key})]` would leave the column `{name}` out of the row's JSON"),
-                "every field of a read model is one column; remove the serde attribute, or move the field out of the read model",
-            ),
-            "with" | "serialize_with" | "deserialize_with" if !json && !kind.jsonb => cx.error_at(
-                path,
-                format!(
-                    "`#[serde({key})]` changes how `{name}` is written, which its `{}` column may not accept",
-                    kind.sql
-                ),
-                "add `#[projection(json)]` to store the field as `jsonb` in whatever form it takes, or remove the serde attribute",
-            ),
-            _ => {}
-        }
-    }
-}
-
-/// The key paths of every `#[serde(...)]` in `attrs`; malformed ones are serde's to report.
-fn serde_keys(attrs: &[syn::Attribute]) -> Vec<(syn::Path, String)> {
-    let mut keys = Vec::new();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let _ = attr.parse_nested_meta(|meta| {
-            if let Some(ident) = meta.path.get_ident() {
-                keys.push((meta.path.clone(), ident.to_string()));
-            }
-            skip_value(&meta);
-            Ok(())
-        });
-    }
-    keys
 }
 
 /// Removes every `#[projection(...)]` from the struct and its fields.

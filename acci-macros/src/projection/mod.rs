@@ -1,11 +1,15 @@
 //! `#[projection]`: a read model's row struct, its event enum, `impl Projection` with
-//! the table's SQL, decoding of the listed events and dispatch to `Project` as a `match`,
-//! and its finders (`find`, `require`, `page`, `find_by_<field>`) over `ReadModels`.
+//! the table's description (the column model of `acci-schema`), decoding of the listed
+//! events and dispatch to `Project` as a `match`, and its finders (`find`, `require`,
+//! `page`, `find_by_<field>`) over `ReadModels`.
 
 mod check;
 mod expand;
+mod finders;
+mod keys;
+mod names;
 mod parse;
-mod sql;
+mod serde_attrs;
 #[cfg(test)]
 mod tests;
 mod types;

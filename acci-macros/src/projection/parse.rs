@@ -44,6 +44,9 @@ pub(crate) struct FieldArgs {
     pub(crate) index: Option<syn::Ident>,
     pub(crate) json: Option<syn::Ident>,
     pub(crate) column: Option<syn::LitStr>,
+    /// Whether an unknown key or a malformed attribute was reported: then what the
+    /// attribute may have meant (`kee` for `key`) is not known.
+    pub(crate) broken: bool,
     seen: Vec<String>,
 }
 
@@ -156,6 +159,7 @@ pub(crate) fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldArgs {
                     );
                     skip_value(&meta);
                 } else {
+                    parsed.broken = true;
                     unknown_key_of(
                         cx,
                         &meta,
@@ -200,6 +204,7 @@ pub(crate) fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldArgs {
             Ok(())
         });
         if let Err(error) = result {
+            parsed.broken = true;
             cx.push(help_error(
                 error,
                 "write `#[projection(key)]`, `#[projection(index)]`, `#[projection(json)]` or `#[projection(column = \"…\")]`",

@@ -1,53 +1,21 @@
-//! The PostgreSQL type of each field, chosen by the last segment of its Rust type.
+//! The column type of each field, chosen by the last segment of its Rust type.
 //!
-//! The map is syntactic (a macro sees names, not types), so it is kept small and exact:
-//! every type here round-trips through the JSON the SQL exchanges (`serde_json` on the
-//! Rust side, `jsonb_populate_recordset` and `to_jsonb` on the database side).
+//! The map itself (which names, which scalar) is `acci_schema::rust_types`; this module
+//! reads the wrappers (`Option`, `Vec`) and says why a type has no column.
 
+use acci_schema::{ColumnType as SchemaType, Scalar, rust_types};
 use quote::ToTokens;
-
-/// The supported types, for the `help` of an unsupported one. The same table is in
-/// `acci-core/src/docs/projection.md`.
-pub(crate) const SUPPORTED: &str = "String → text, bool → boolean, i16 → smallint, i32 → integer, i64 → bigint, u8 and u16 → integer, u32 → bigint, f32 → real, f64 → double precision, Uuid → uuid, DateTime<Tz> → timestamptz, NaiveDate → date, NaiveDateTime → timestamp, serde_json::Value → jsonb, Option<T> → T with NULL, Vec<T> → T[] of one of these scalars";
-
-/// The scalar types by the last segment of their path.
-const SCALARS: &[(&str, &str)] = &[
-    ("String", "text"),
-    ("str", "text"),
-    ("bool", "boolean"),
-    ("i16", "smallint"),
-    ("i32", "integer"),
-    ("i64", "bigint"),
-    ("u8", "integer"),
-    ("u16", "integer"),
-    ("u32", "bigint"),
-    ("f32", "real"),
-    ("f64", "double precision"),
-    ("Uuid", "uuid"),
-    ("DateTime", "timestamptz"),
-    ("NaiveDate", "date"),
-    ("NaiveDateTime", "timestamp"),
-    ("Value", "jsonb"),
-];
-
-/// The key types `acci_core::__private::KeyFromAggregateId` is implemented for: a single
-/// key of one of them defaults to the aggregate id. Kept in step with acci-core.
-const FROM_AGGREGATE_ID: &[&str] = &["String", "Uuid", "i16", "i32", "i64"];
 
 /// A field's column type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ColumnType {
-    /// The PostgreSQL type: `text`, `bigint[]`, `jsonb`.
-    pub(crate) sql: String,
+    /// The logical type, as the shared column model has it.
+    pub(crate) schema: SchemaType,
     /// Whether the column takes NULL: an `Option`, or a `serde_json::Value` (whose `null`
     /// the database stores as NULL).
     pub(crate) nullable: bool,
     /// Whether the field is an `Option`.
     pub(crate) option: bool,
-    /// Whether the column is a `jsonb` value (`Value` or `#[projection(json)]`).
-    pub(crate) jsonb: bool,
-    /// Whether the column holds floating-point numbers (no `Eq`, so no key).
-    pub(crate) float: bool,
     /// Whether a key of this type is made from an aggregate id by acci-core.
     pub(crate) from_aggregate_id: bool,
 }
@@ -56,13 +24,26 @@ impl ColumnType {
     /// The column of a field whose type cannot be mapped, so expansion can go on.
     pub(crate) fn placeholder() -> Self {
         Self {
-            sql: "jsonb".to_owned(),
+            schema: SchemaType::scalar(Scalar::Json),
             nullable: false,
             option: false,
-            jsonb: true,
-            float: false,
             from_aggregate_id: false,
         }
+    }
+
+    /// Whether the column is a `jsonb` value (`Value` or `#[projection(json)]`).
+    pub(crate) fn jsonb(&self) -> bool {
+        self.schema.scalar == Scalar::Json
+    }
+
+    /// Whether the column holds floating-point numbers (no `Eq`, so no key).
+    pub(crate) fn float(&self) -> bool {
+        self.schema.scalar.is_float()
+    }
+
+    /// The PostgreSQL type: `text`, `bigint[]`, `jsonb`.
+    pub(crate) fn sql(&self) -> String {
+        acci_schema::postgres::column_type(self.schema)
     }
 }
 
@@ -91,11 +72,9 @@ pub(crate) fn column_type(ty: &syn::Type, json: bool) -> Result<ColumnType, Unsu
     };
     if json {
         return Ok(ColumnType {
-            sql: "jsonb".to_owned(),
+            schema: SchemaType::scalar(Scalar::Json),
             nullable: option,
             option,
-            jsonb: true,
-            float: false,
             from_aggregate_id: false,
         });
     }
@@ -114,7 +93,7 @@ pub(crate) fn column_type(ty: &syn::Type, json: bool) -> Result<ColumnType, Unsu
                 element,
             ));
         }
-        let (name, sql) = scalar(element).map_err(|why| {
+        let (_, element_scalar) = scalar(element).map_err(|why| {
             Unsupported::new(
                 format!(
                     "`{shown}` has no column type: an array column holds scalars, and {}",
@@ -123,7 +102,7 @@ pub(crate) fn column_type(ty: &syn::Type, json: bool) -> Result<ColumnType, Unsu
                 element,
             )
         })?;
-        if sql == "jsonb" {
+        if element_scalar == Scalar::Json {
             return Err(Unsupported::new(
                 format!(
                     "`{shown}` has no column type: an array column holds scalars, not JSON values"
@@ -132,15 +111,13 @@ pub(crate) fn column_type(ty: &syn::Type, json: bool) -> Result<ColumnType, Unsu
             ));
         }
         return Ok(ColumnType {
-            sql: format!("{sql}[]"),
+            schema: SchemaType::array(element_scalar),
             nullable: option,
             option,
-            jsonb: false,
-            float: matches!(name.as_str(), "f32" | "f64"),
             from_aggregate_id: false,
         });
     }
-    let (name, sql) = scalar(inner).map_err(|why| {
+    let (name, inner_scalar) = scalar(inner).map_err(|why| {
         let message = if option {
             format!("`{shown}` has no column type: {}", inner_reason(&why))
         } else {
@@ -148,33 +125,26 @@ pub(crate) fn column_type(ty: &syn::Type, json: bool) -> Result<ColumnType, Unsu
         };
         Unsupported::new(message, inner)
     })?;
-    let jsonb = sql == "jsonb";
     Ok(ColumnType {
-        sql: sql.to_owned(),
-        nullable: option || jsonb,
+        schema: SchemaType::scalar(inner_scalar),
+        nullable: option || inner_scalar == Scalar::Json,
         option,
-        jsonb,
-        float: matches!(name.as_str(), "f32" | "f64"),
-        from_aggregate_id: !option && FROM_AGGREGATE_ID.contains(&name.as_str()),
+        from_aggregate_id: !option && rust_types::key_from_aggregate_id(&name),
     })
 }
 
-/// The last path segment of a scalar type and its PostgreSQL type, or why it has none
-/// (a message: "`u64` has no column type: …").
-fn scalar(ty: &syn::Type) -> Result<(String, &'static str), String> {
+/// The last path segment of a scalar type and its scalar, or why it has none (a message:
+/// "`u64` has no column type: …").
+fn scalar(ty: &syn::Type) -> Result<(String, Scalar), String> {
     let shown = type_text(ty);
     let why = match unwrap_group(ty) {
         syn::Type::Path(path) if path.qself.is_none() => {
             let last = path.path.segments.last().expect("a path has a segment");
             let name = last.ident.to_string();
-            if let Some((_, sql)) = SCALARS.iter().find(|(rust, _)| *rust == name) {
-                return Ok((name, sql));
+            if let Some(scalar) = rust_types::scalar(&name) {
+                return Ok((name, scalar));
             }
-            match name.as_str() {
-                "u64" | "u128" | "i128" => "its values do not all fit in `bigint`",
-                "usize" | "isize" => "its size depends on the platform",
-                _ => "",
-            }
+            rust_types::unsupported_reason(&name).unwrap_or_default()
         }
         syn::Type::Reference(_) => "a read model owns its values, so a field cannot be a reference",
         syn::Type::Tuple(_) => "a tuple is not one column",

@@ -4,14 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use acci_core::projection::TableSpec;
 use acci_core::{EventId, LogPosition, Projection, ReadAll, StoreError, StoredEvent, TenantScope};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, Row};
 
-use super::keys::key_object;
 use super::model::RunnerModel;
+use super::statements::{key_object, statements};
 use crate::error::store_error;
 use crate::rows::{corrupt, log_position, to_i64};
 
@@ -269,7 +268,8 @@ async fn load_rows<P: Projection>(
         .map(key_object::<P>)
         .collect::<Result<Vec<_>, _>>()
         .map_err(corrupt)?;
-    let found: Vec<Value> = sqlx::query_scalar(P::TABLE.select_by_keys)
+    let select = statements::<P>().map_err(corrupt)?.select_by_keys.as_str();
+    let found: Vec<Value> = sqlx::query_scalar(select)
         .bind(Value::Array(keys))
         .fetch_all(&mut *conn)
         .await
@@ -278,7 +278,7 @@ async fn load_rows<P: Projection>(
         let row: P = serde_json::from_value(json).map_err(|e| {
             corrupt(format!(
                 "a row of `{}` does not match its struct: {e}",
-                P::TABLE.table
+                P::NAME
             ))
         })?;
         rows.insert(row.row_key(), (true, Some(row)));
@@ -290,28 +290,28 @@ async fn write_rows<P: Projection>(
     conn: &mut PgConnection,
     rows: BTreeMap<P::Key, (bool, Option<P>)>,
 ) -> Result<(), BatchError> {
-    let table: &TableSpec = P::TABLE;
+    let table = statements::<P>().map_err(corrupt)?;
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
     for (key, (existed, row)) in rows {
         match row {
             Some(row) => upserts.push(
                 serde_json::to_value(&row)
-                    .map_err(|e| corrupt(format!("a row of `{}`: {e}", table.table)))?,
+                    .map_err(|e| corrupt(format!("a row of `{}`: {e}", P::NAME)))?,
             ),
             None if existed => deletes.push(key_object::<P>(&key).map_err(corrupt)?),
             None => {}
         }
     }
     if !upserts.is_empty() {
-        sqlx::query(table.upsert)
+        sqlx::query(&table.upsert)
             .bind(Value::Array(upserts))
             .execute(&mut *conn)
             .await
             .map_err(|e| store_error(e, &format!("projection `{}`: writing rows", P::NAME)))?;
     }
     if !deletes.is_empty() {
-        sqlx::query(table.delete_by_keys)
+        sqlx::query(&table.delete_by_keys)
             .bind(Value::Array(deletes))
             .execute(&mut *conn)
             .await

@@ -2,10 +2,10 @@
 //! event counted exactly once, across restarts and processes.
 
 mod batch;
-mod keys;
 mod model;
 mod query;
 mod runner;
+mod statements;
 
 pub use batch::{BatchError, RowMemory};
 pub use model::{Custom, CustomProjection, RunnerModel, Table};

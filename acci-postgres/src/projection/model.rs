@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::{Executor, PgConnection};
 
 use super::batch::{BatchError, RowMemory, apply_to_table};
-use super::keys::check_table;
+use super::statements::statements;
 use crate::error::store_error;
 use crate::rows::corrupt;
 
@@ -67,17 +67,17 @@ impl<P: Projection> RunnerModel for Table<P> {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        vec![P::TABLE.table]
+        vec![P::TABLE.name]
     }
 
     async fn create(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
-        check_table(P::TABLE).map_err(corrupt)?;
+        let sql = statements::<P>().map_err(corrupt)?;
         let doing = format!("creating the table of `{}`", P::NAME);
-        conn.execute(P::TABLE.create_table)
+        conn.execute(sql.create_table.as_str())
             .await
             .map_err(|e| store_error(e, &doing))?;
-        for index in P::TABLE.create_indexes {
-            conn.execute(*index)
+        for index in &sql.create_indexes {
+            conn.execute(index.as_str())
                 .await
                 .map_err(|e| store_error(e, &doing))?;
         }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::keys::key_object;
+use super::statements::{key_object, statements};
 use crate::error::is_retryable;
 
 /// Reads read models on PostgreSQL with the SQL `#[projection]` generated.
@@ -80,6 +80,14 @@ fn read_model_error<P: Projection>(error: &sqlx::Error) -> QueryError {
     }
 }
 
+/// The statements of `P`'s table, or why it has none.
+fn sql<P: Projection>() -> Result<&'static acci_schema::postgres::TableSql, QueryError> {
+    statements::<P>().map_err(|reason| QueryError::Projection {
+        projection: P::NAME.to_owned(),
+        reason,
+    })
+}
+
 fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
     key_object::<P>(key).map_err(|message| QueryError::ReadModel {
         message,
@@ -91,7 +99,7 @@ fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
 impl ReadModels for PgReadModels {
     async fn get<P: Projection>(&self, key: &P::Key) -> Result<Option<P>, QueryError> {
         let keys = Value::Array(vec![key_param::<P>(key)?]);
-        let found = sqlx::query_scalar(P::TABLE.select_by_keys)
+        let found = sqlx::query_scalar(&sql::<P>()?.select_by_keys)
             .bind(keys)
             .fetch_all(&self.pool)
             .await;
@@ -105,7 +113,7 @@ impl ReadModels for PgReadModels {
     ) -> Result<Vec<P>, QueryError> {
         validate_limit(limit)?;
         let after = after.map(key_param::<P>).transpose()?;
-        let found = sqlx::query_scalar(P::TABLE.select_page)
+        let found = sqlx::query_scalar(&sql::<P>()?.select_page)
             .bind(limit as i64)
             .bind(after)
             .fetch_all(&self.pool)
@@ -120,11 +128,10 @@ impl ReadModels for PgReadModels {
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
         validate_limit(limit)?;
-        let finder = P::TABLE.finder(column).ok_or_else(|| {
+        let finder = sql::<P>()?.finder(column).ok_or_else(|| {
             let indexed: Vec<String> = P::TABLE
-                .finders
-                .iter()
-                .map(|f| format!("`{}`", f.column))
+                .indexed_columns()
+                .map(|c| format!("`{}`", c.column))
                 .collect();
             ValidationError::new(
                 format!("column `{column}` of `{}`", P::NAME),
@@ -140,7 +147,7 @@ impl ReadModels for PgReadModels {
         })?;
         let mut probe = serde_json::Map::new();
         probe.insert(column.to_owned(), value.clone());
-        let found = sqlx::query_scalar(finder.sql)
+        let found = sqlx::query_scalar(finder)
             .bind(Value::Object(probe))
             .bind(limit as i64)
             .fetch_all(&self.pool)

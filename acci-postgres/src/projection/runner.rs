@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acci_core::{EventId, LogPosition, Projection, StoreError};
+use acci_schema::postgres::quote_ident as quoted;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
@@ -754,11 +755,6 @@ const RETIRED_SCHEMA: &str = "read_models_retired";
 
 fn version_param(version: u32) -> i32 {
     i32::try_from(version).unwrap_or(i32::MAX)
-}
-
-/// An identifier in double quotes (the macro allows only `[a-z_][a-z0-9_]*` anyway).
-fn quoted(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
 /// Creates the model's tables and indexes in `schema` if missing, readable by `acci_app`

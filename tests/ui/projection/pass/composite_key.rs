@@ -4,6 +4,7 @@
 
 use acci_core::prelude::*;
 use acci_core::{AggregateId, EventId, LogPosition, ProjectionError, StoredEvent, StreamId};
+use acci_schema::postgres::TableSql;
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -128,13 +129,18 @@ fn main() {
     let row = row.unwrap();
     assert_eq!((row.orders, row.revenue), (1, 500));
     assert_eq!(row.row_key(), key);
+    // The key as the statements take it, each column by name.
+    assert_eq!(
+        DailyRevenue::key_object(&key).unwrap(),
+        json!({ "tenant": "acme", "day": "2024-05-17" })
+    );
 
     // The default key cannot be made from an aggregate id: the error says why.
     let error = DailyRevenue::key_from_aggregate_id(&AggregateId::new("o-1").unwrap()).unwrap_err();
     assert!(error.contains("composite key"), "{error}");
     assert!(error.contains("must override `key`"), "{error}");
 
-    let table = DailyRevenue::TABLE;
+    let table = TableSql::render(DailyRevenue::TABLE);
     assert_eq!(
         table.create_table,
         r#"CREATE TABLE IF NOT EXISTS "daily_revenue" ("tenant" text NOT NULL, "day" date NOT NULL, "orders" integer NOT NULL, "revenue" bigint NOT NULL, PRIMARY KEY ("tenant", "day"))"#
@@ -148,13 +154,14 @@ fn main() {
         r#"SELECT to_jsonb(r.*) FROM "daily_revenue" r WHERE $2::jsonb IS NULL OR ("tenant", "day") > (SELECT "tenant", "day" FROM jsonb_to_record($2::jsonb) AS k("tenant" text, "day" date)) ORDER BY "tenant", "day" LIMIT $1"#
     );
     assert!(table.create_indexes.is_empty() && table.finders.is_empty());
+    let table = DailyRevenue::TABLE;
     assert_eq!(
         table.key_columns().map(|c| c.column).collect::<Vec<_>>(),
         ["tenant", "day"]
     );
 
     assert_eq!(
-        TagSeen::TABLE.upsert,
+        TableSql::render(TagSeen::TABLE).upsert,
         r#"INSERT INTO "tags_seen" ("tenant", "tag") SELECT "tenant", "tag" FROM jsonb_populate_recordset(NULL::"tags_seen", $1::jsonb) ON CONFLICT ("tenant", "tag") DO NOTHING"#
     );
     let placed = TagSeen::decode(stored(

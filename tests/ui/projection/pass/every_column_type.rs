@@ -94,11 +94,9 @@ fn main() {
     let types: Vec<_> = Device::TABLE
         .columns
         .iter()
-        .map(|c| (c.column, c.sql_type, c.nullable))
+        .map(|c| (c.column, acci_schema::postgres::column_type(c.ty), c.nullable))
         .collect();
-    assert_eq!(
-        types,
-        [
+    let expected = [
             ("id", "uuid", false),
             ("name", "text", false),
             ("online", "boolean", false),
@@ -123,7 +121,10 @@ fn main() {
             ("previous", "jsonb", true),
             ("history", "jsonb", false),
             ("type", "text", false),
-        ]
+        ];
+    assert_eq!(
+        types,
+        expected.map(|(column, ty, nullable)| (column, ty.to_owned(), nullable))
     );
     assert_eq!(Device::TABLE.columns[23].field, "type");
     assert_eq!(Device::TABLE.columns[22].field, "changes");

@@ -137,7 +137,7 @@ impl ReadModels for Memory {
         value: &Value,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
-        assert!(P::TABLE.finder(column).is_some(), "no finder for {column}");
+        assert!(P::TABLE.is_indexed(column), "no finder for {column}");
         self.log(format!("find_by {} {column} {value}", P::NAME));
         let found = self.rows.iter().filter(|r| r[column] == *value).cloned();
         Ok(Self::decode(found.take(limit)))

@@ -2,7 +2,9 @@
 //! stored events by type, dispatch to `Project`, and the table's SQL.
 
 use acci_core::prelude::*;
+use acci_core::projection::Scalar;
 use acci_core::{AggregateId, EventId, LogPosition, StoredEvent, StreamId};
+use acci_schema::postgres::TableSql;
 use serde_json::json;
 
 #[event]
@@ -143,8 +145,12 @@ fn main() {
         "u-2"
     );
 
-    let table = UserView::TABLE;
-    assert_eq!(table.table, "user_view");
+    assert_eq!(UserView::TABLE.name, "user_view");
+    assert_eq!(
+        UserView::key_object(&"u-1".to_owned()).unwrap(),
+        json!({ "user_id": "u-1" })
+    );
+    let table = TableSql::render(UserView::TABLE);
     assert_eq!(
         table.create_table,
         r#"CREATE TABLE IF NOT EXISTS "user_view" ("user_id" text NOT NULL, "email" text NOT NULL, "display_name" text NOT NULL, "changes" bigint NOT NULL, PRIMARY KEY ("user_id"))"#
@@ -170,22 +176,23 @@ fn main() {
         r#"SELECT to_jsonb(r.*) FROM "user_view" r WHERE $2::jsonb IS NULL OR ("user_id") > (SELECT "user_id" FROM jsonb_to_record($2::jsonb) AS k("user_id" text)) ORDER BY "user_id" LIMIT $1"#
     );
     assert_eq!(
-        table.finder("email").unwrap().sql,
+        table.finder("email").unwrap(),
         r#"SELECT to_jsonb(r.*) FROM "user_view" r WHERE "email" = (SELECT "email" FROM jsonb_to_record($1::jsonb) AS v("email" text)) ORDER BY "user_id" LIMIT $2"#
     );
     assert!(table.finder("display_name").is_none());
+    let table = UserView::TABLE;
     let columns: Vec<_> = table
         .columns
         .iter()
-        .map(|c| (c.field, c.column, c.sql_type, c.key, c.index))
+        .map(|c| (c.field, c.column, c.ty.scalar, c.key, c.index))
         .collect();
     assert_eq!(
         columns,
         [
-            ("user_id", "user_id", "text", true, false),
-            ("email", "email", "text", false, true),
-            ("name", "display_name", "text", false, false),
-            ("changes", "changes", "bigint", false, false),
+            ("user_id", "user_id", Scalar::Text, true, false),
+            ("email", "email", Scalar::Text, false, true),
+            ("name", "display_name", Scalar::Text, false, false),
+            ("changes", "changes", Scalar::BigInt, false, false),
         ]
     );
     assert_eq!(

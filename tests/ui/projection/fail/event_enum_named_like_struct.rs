@@ -1,0 +1,18 @@
+use acci_core::prelude::*;
+
+#[event]
+pub struct UserCreated {
+    pub email: String,
+}
+
+#[projection(events(UserCreated), event_enum = UserView)]
+pub struct UserView {
+    #[projection(key)]
+    pub user_id: String,
+}
+
+impl Project<UserCreated> for UserView {
+    fn project(_row: &mut Option<Self>, _event: &Recorded<UserCreated>) {}
+}
+
+fn main() {}

@@ -1,0 +1,38 @@
+use acci_core::prelude::*;
+
+#[event]
+pub struct UserCreated {
+    pub email: String,
+}
+
+#[event]
+pub struct EmailChanged {
+    pub email: String,
+}
+
+// `EmailChanged` is projected but not listed: the impl would never be called.
+#[projection(events(UserCreated))]
+pub struct UserView {
+    #[projection(key)]
+    pub user_id: String,
+    pub email: String,
+}
+
+impl Project<UserCreated> for UserView {
+    fn project(row: &mut Option<Self>, event: &Recorded<UserCreated>) {
+        *row = Some(UserView {
+            user_id: event.stream.aggregate_id.to_string(),
+            email: event.data.email.clone(),
+        });
+    }
+}
+
+impl Project<EmailChanged> for UserView {
+    fn project(row: &mut Option<Self>, event: &Recorded<EmailChanged>) {
+        if let Some(row) = row {
+            row.email = event.data.email.clone();
+        }
+    }
+}
+
+fn main() {}
