@@ -41,6 +41,8 @@ pub(crate) fn check(cx: &Ctxt, args: &EventArgs, item: &syn::Item) -> Option<syn
             return None;
         }
     };
+    let mut item = item.clone();
+    repeated_event_attribute(cx, &mut item);
     let mut usable = true;
     if let Some(at) = generic_span(&item.generics) {
         cx.error_at_span(
@@ -69,7 +71,27 @@ pub(crate) fn check(cx: &Ctxt, args: &EventArgs, item: &syn::Item) -> Option<syn
             usable = false;
         }
     }
-    usable.then(|| item.clone())
+    usable.then_some(item)
+}
+
+/// A second `#[event]` below this one: reported at it and removed, so that the struct is
+/// expanded once (twice would derive every trait twice).
+fn repeated_event_attribute(cx: &Ctxt, item: &mut syn::ItemStruct) {
+    item.attrs.retain(|attr| {
+        let is_event = attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "event");
+        if is_event {
+            cx.error_at(
+                attr.path(),
+                format!("`#[event]` is written twice on `{}`", item.ident),
+                "remove this one: a single `#[event(...)]` takes all the keys, such as `#[event(name = \"…\", version = 2, previous = OldType)]`",
+            );
+        }
+        !is_event
+    });
 }
 
 fn check_args(cx: &Ctxt, args: &EventArgs) {
@@ -91,5 +113,38 @@ fn check_args(cx: &Ctxt, args: &EventArgs) {
             "`previous` and `upcast` cannot both be given",
             "use `previous = OldType` while the old type exists, or `upcast = function` to convert the old JSON; not both",
         );
+    }
+    if let Some(key) = &args.no_upcast {
+        if version == 1 {
+            cx.error_at(
+                key,
+                "`no_upcast` needs `version` 2 or more: version 1 has nothing older to read",
+                "remove `no_upcast`",
+            );
+        } else if let Some((other, _)) = args.previous.as_ref().or(args.upcast.as_ref()) {
+            cx.error_at(
+                key,
+                format!("`no_upcast` contradicts `{other}`, which reads the older versions"),
+                format!("remove `no_upcast` to read older versions through `{other}`, or remove `{other}`"),
+            );
+        }
+    }
+    // A later version with no way to read the earlier ones: every stored event of an
+    // older version would fail to decode, so that must be said, not forgotten.
+    if let Some((v, lit)) = &args.version {
+        if *v > 1
+            && !["previous", "upcast", "no_upcast"]
+                .iter()
+                .any(|k| args.given(k))
+        {
+            let older = v - 1;
+            cx.error_at(
+                lit,
+                format!("`version = {v}` does not say how to read the events stored at version {older} and below"),
+                format!(
+                    "add `previous = OldType` (the `#[event]` type of version {older}, with `impl From<OldType>`), `upcast = function` (which turns an older payload into version {v}), or `no_upcast` if no older event is stored (reading one then fails)"
+                ),
+            );
+        }
     }
 }
