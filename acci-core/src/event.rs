@@ -22,7 +22,8 @@ use crate::store::LogPosition;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an ACCI event",
     label = "not an event",
-    note = "put `#[event]` (from `acci_core::prelude`) on the definition of `{Self}`: only event types can be listed in `events(...)` or named by `previous = …`"
+    note = "put `#[event]` (from `acci_core::prelude`) on the struct `{Self}`: only event types can be listed in `events(...)` or named by `previous = …`",
+    note = "if `{Self}` is an enum, make each of its variants an `#[event]` struct and list those instead"
 )]
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The name the event is stored under.

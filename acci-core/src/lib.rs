@@ -68,6 +68,7 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
+    pub use crate::aggregate::{NoCommand, Records};
     pub use crate::event::{decode_current, unsupported_version};
     pub use crate::projection::{KeyFromAggregateId, decode_recorded};
 

@@ -21,6 +21,12 @@ pub(crate) struct Model {
     pub(crate) type_name: String,
     pub(crate) enum_ident: syn::Ident,
     pub(crate) events: Vec<ListedEvent>,
+    /// Whether `events(...)` was given and every listed type kept: otherwise its error is
+    /// reported, and expansion must not add errors about events it left out.
+    pub(crate) events_complete: bool,
+    /// The span of the `events` key: the errors of an event converted into the enum
+    /// without being listed point there, next to the list.
+    pub(crate) events_span: proc_macro2::Span,
     pub(crate) snapshot_every: u64,
     /// The span of `snapshot_every`, for the errors of a state that cannot be serialized.
     pub(crate) snapshot_span: Option<proc_macro2::Span>,
@@ -65,6 +71,12 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         &EVENTS_WORDING,
     );
 
+    let events_complete = !events.is_empty()
+        && args
+            .events
+            .as_ref()
+            .is_some_and(|(_, _, list)| list.len() == events.len());
+
     // `snapshot_every = 0` is reported on its own; this would only repeat it.
     if let (Some((key, _)), false) = (&args.snapshot_version, args.given("snapshot_every")) {
         cx.error_at(
@@ -90,6 +102,11 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
             .map_or_else(|| ident.to_string(), syn::LitStr::value),
         enum_ident,
         events,
+        events_complete,
+        events_span: args
+            .events
+            .as_ref()
+            .map_or_else(|| ident.span(), |(key, _, _)| key.span()),
         snapshot_every: args.snapshot_every.as_ref().map_or(0, |(n, _)| *n),
         snapshot_span: args.snapshot_every.as_ref().map(|(_, key)| key.span()),
         state_version,
