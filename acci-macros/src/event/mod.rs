@@ -3,13 +3,17 @@
 
 mod check;
 mod expand;
+mod fields;
 mod parse;
+mod serde_attributes;
 #[cfg(test)]
 mod tests;
 
 use proc_macro2::TokenStream;
 
 use crate::common::{Ctxt, print_expansion};
+
+pub(crate) use serde_attributes::serde_attributes;
 
 /// Parses the attribute and the item, checks them, and generates the code, with every
 /// problem reported at once next to a best-effort expansion.
