@@ -90,6 +90,9 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         .event_enum
         .clone()
         .unwrap_or_else(|| quote::format_ident!("{}Event", ident));
+    if !enum_name_is_free(cx, &args, ident, &enum_ident, &events) {
+        return None;
+    }
     let state_version = match args.snapshot_version {
         Some((_, explicit)) => explicit,
         None => state_fingerprint(input),
@@ -111,4 +114,47 @@ pub(crate) fn check(cx: &Ctxt, args: AggregateArgs, input: &syn::DeriveInput) ->
         snapshot_span: args.snapshot_every.as_ref().map(|(_, key)| key.span()),
         state_version,
     })
+}
+
+/// Whether the event enum's name is free of the names the derive can see: the aggregate's
+/// own and those of the listed events. A clash is reported at `event_enum`'s value, or
+/// at the listed event when the name is the default `<Aggregate>Event`. (A clash with
+/// another type of the module is the compiler's E0428: a derive does not see it.)
+fn enum_name_is_free(
+    cx: &Ctxt,
+    args: &AggregateArgs,
+    ident: &syn::Ident,
+    enum_ident: &syn::Ident,
+    events: &[ListedEvent],
+) -> bool {
+    if enum_ident == ident {
+        cx.error_at(
+            enum_ident,
+            format!("the event enum cannot be named `{ident}`, the aggregate's own name"),
+            format!(
+                "name the enum of `{ident}`'s events otherwise, such as `event_enum = {ident}Event`"
+            ),
+        );
+        return false;
+    }
+    let Some(event) = events.iter().find(|e| e.variant == *enum_ident) else {
+        return true;
+    };
+    match &args.event_enum {
+        Some(given) => cx.error_at(
+            given,
+            format!("the event enum cannot be named `{given}`, like the listed event `{given}`"),
+            format!("name the enum of `{ident}`'s events otherwise, such as `event_enum = {ident}Event`"),
+        ),
+        None => cx.error_at(
+            &event.variant,
+            format!(
+                "the listed event `{enum_ident}` has the name of `{ident}`'s generated event enum"
+            ),
+            format!(
+                "name the enum otherwise with `event_enum = …` in `#[aggregate(...)]`, such as `event_enum = {ident}Change`"
+            ),
+        ),
+    }
+    false
 }
