@@ -6,7 +6,7 @@ use crate::common::{Ctxt, generic_span, item_kind, keyword_span};
 /// Checks the item and the arguments together. Returns the struct when it can carry an
 /// event (named fields, no generics), so expansion can proceed even if an argument was
 /// wrong; returns `None` when the item itself cannot be an event.
-pub(crate) fn check(cx: &Ctxt, args: &EventArgs, item: &syn::Item) -> Option<syn::ItemStruct> {
+pub(crate) fn check(cx: &Ctxt, args: &mut EventArgs, item: &syn::Item) -> Option<syn::ItemStruct> {
     check_args(cx, args);
     let item = match item {
         syn::Item::Struct(item) => item,
@@ -43,6 +43,7 @@ pub(crate) fn check(cx: &Ctxt, args: &EventArgs, item: &syn::Item) -> Option<syn
     };
     let mut item = item.clone();
     repeated_event_attribute(cx, &mut item);
+    previous_is_itself(cx, args, &item.ident);
     let mut usable = true;
     if let Some(at) = generic_span(&item.generics) {
         cx.error_at_span(
@@ -92,6 +93,26 @@ fn repeated_event_attribute(cx: &Ctxt, item: &mut syn::ItemStruct) {
         }
         !is_event
     });
+}
+
+/// `previous = Self`, or the event's own name: the version before is another type. The
+/// key is dropped after its error, so that expansion does not report it again.
+fn previous_is_itself(cx: &Ctxt, args: &mut EventArgs, ident: &syn::Ident) {
+    let Some((_, path)) = &args.previous else {
+        return;
+    };
+    if path.is_ident("Self") || path.is_ident(ident) {
+        cx.error_at(
+            path,
+            format!("`previous` names `{ident}` itself"),
+            format!(
+                "name the `#[event]` type of the version before, such as `previous = {ident}V{}`, declared with `version = {}` and the same `name`",
+                args.version().saturating_sub(1).max(1),
+                args.version().saturating_sub(1).max(1),
+            ),
+        );
+        args.previous = None;
+    }
 }
 
 fn check_args(cx: &Ctxt, args: &EventArgs) {

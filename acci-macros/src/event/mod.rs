@@ -19,10 +19,10 @@ pub(crate) use serde_attributes::serde_attributes;
 /// problem reported at once next to a best-effort expansion.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
-    let attr = parse::parse_args(&cx, args);
+    let mut attr = parse::parse_args(&cx, args);
     let output = match syn::parse2::<syn::Item>(item.clone()) {
         Ok(item) => {
-            let shape = check::check(&cx, &attr, &item);
+            let shape = check::check(&cx, &mut attr, &item);
             let name = shape
                 .as_ref()
                 .map(|s| s.ident.to_string())
