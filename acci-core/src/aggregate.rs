@@ -36,13 +36,33 @@ pub trait Aggregate: Default + Send + Sync + 'static {
     fn from_snapshot(state: Value) -> Result<Self, serde_json::Error>;
 }
 
-/// How an aggregate changes when event `E` is applied. One impl per listed event.
+/// That `E` is listed in the aggregate's `events(...)`, and how it becomes a variant of
+/// the event enum. Implemented by `#[derive(Aggregate)]` for each listed event, never by
+/// hand: it is what makes an [`Apply`] impl or an `.into()` of an event the aggregate does
+/// not list a compile error that says to list it.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not list `{E}` in `events(...)`",
+    label = "`{E}` is not an event of `{Self}`",
+    note = "add `{E}` to `#[aggregate(events(...))]` on `{Self}`: only the listed events are recorded, stored and applied"
+)]
+pub trait Records<E> {
+    /// The event enum (`Aggregate::Event`).
+    type Enum;
+
+    /// `event` as its variant of the event enum.
+    fn __acci_wrap(event: E) -> Self::Enum;
+}
+
+/// How an aggregate changes when event `E` is applied. One impl per event listed in
+/// `#[aggregate(events(...))]`; an impl for an event that is not listed does not compile,
+/// since it would never be called.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` lists `{E}` in `events(...)` but does not apply it",
     label = "no `Apply<{E}>` impl for `{Self}`",
     note = "add `impl Apply<{E}> for {Self} {{ fn apply(&mut self, event: &{E}) {{ /* change the state */ }} }}`"
 )]
-pub trait Apply<E> {
+pub trait Apply<E>: Records<E> {
     /// Changes the state to reflect `event`. Applying never fails: an event is a fact.
     fn apply(&mut self, event: &E);
 }
@@ -68,4 +88,22 @@ pub trait Handle<C>: Aggregate {
     /// Decides: the events to record, or the reason to refuse. It only reads the state;
     /// the events change it once they are stored.
     fn handle(&self, command: &C) -> Result<Vec<Self::Event>, Self::Error>;
+}
+
+/// A command no aggregate receives: it has no values. Every aggregate handles it, so that
+/// every aggregate has at least two [`Handle`] impls and the compiler never guesses the
+/// command from an only impl. (With one impl of `Handle<Open>`, passing `Close` to
+/// `Repository::execute` would otherwise read "expected `Open`, found `Close`" instead of
+/// saying that `Close` is not handled.)
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoCommand {}
+
+#[doc(hidden)]
+impl<A: Aggregate> Handle<NoCommand> for A {
+    type Error = std::convert::Infallible;
+
+    fn handle(&self, command: &NoCommand) -> Result<Vec<Self::Event>, Self::Error> {
+        match *command {}
+    }
 }

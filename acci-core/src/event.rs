@@ -22,7 +22,8 @@ use crate::store::LogPosition;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an ACCI event",
     label = "not an event",
-    note = "put `#[event]` (from `acci_core::prelude`) on the definition of `{Self}`: only event types can be listed in `events(...)` or named by `previous = …`"
+    note = "put `#[event]` (from `acci_core::prelude`) on the struct `{Self}`: only event types can be listed in `events(...)` or named by `previous = …`",
+    note = "if `{Self}` is an enum, make each of its variants an `#[event]` struct and list those instead"
 )]
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The name the event is stored under.
@@ -47,6 +48,81 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
         let payload = serde_json::from_str(json).map_err(payload_error)?;
         Self::decode(schema_version, payload)
     }
+}
+
+/// A type that can be a field of the event `Ev`: stored as JSON, so `Serialize` and
+/// `Deserialize`. `#[event]` makes its serde impls and its `Event` impl conditional on it
+/// for each field (`for<'a> Field: EventField<'a, Ev>`, where the lifetime only keeps the
+/// bound from being checked where it is written), so that a field that is not stored
+/// reports one error, at the field ([`FieldProbe`]), and no serde error repeats it.
+/// Implemented for every such type; never implement it by hand.
+#[doc(hidden)]
+pub trait EventField<'a, Ev>: Serialize + DeserializeOwned {}
+
+impl<Ev, T: Serialize + DeserializeOwned> EventField<'_, Ev> for T {}
+
+/// The check `#[event]` generates at each field's type:
+/// `assert_event_field::<Ev, _>((&field_probe::<T>()).__acci_probe())`. The method
+/// resolves to [`ProbeStored`] when `T` has both serde traits and to [`ProbeNotStored`]
+/// otherwise, so one message covers a field that lacks either or both.
+#[doc(hidden)]
+pub struct FieldProbe<T>(core::marker::PhantomData<T>);
+
+/// The probe of `T`.
+#[doc(hidden)]
+pub const fn field_probe<T>() -> FieldProbe<T> {
+    FieldProbe(core::marker::PhantomData)
+}
+
+/// What the probe of a storable field type returns.
+#[doc(hidden)]
+pub struct FieldStored;
+
+/// What the probe of a field type that is not `Serialize` and `Deserialize` returns.
+#[doc(hidden)]
+pub struct FieldNotStored;
+
+/// The probe's method for a storable field type.
+#[doc(hidden)]
+pub trait ProbeStored {
+    /// [`FieldStored`].
+    fn __acci_probe(&self) -> FieldStored;
+}
+
+impl<T: Serialize + DeserializeOwned> ProbeStored for FieldProbe<T> {
+    fn __acci_probe(&self) -> FieldStored {
+        FieldStored
+    }
+}
+
+/// The probe's method for any other field type (found through one more reference).
+#[doc(hidden)]
+pub trait ProbeNotStored {
+    /// [`FieldNotStored`].
+    fn __acci_probe(&self) -> FieldNotStored;
+}
+
+impl<T> ProbeNotStored for &FieldProbe<T> {
+    fn __acci_probe(&self) -> FieldNotStored {
+        FieldNotStored
+    }
+}
+
+/// The outcome of a field's probe that the event `Ev` accepts.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this field cannot be stored in the event `{Ev}`: its type is not `Serialize` and `Deserialize`",
+    label = "an event is stored as JSON, so each field's type needs serde's `Serialize` and `Deserialize`",
+    note = "derive `Serialize` and `Deserialize` on the field's type, use a type that has them (such as `chrono::DateTime<Utc>` for a point in time), or give the field `#[serde(with = \"…\")]`"
+)]
+pub trait StoredField<Ev> {}
+
+impl<Ev> StoredField<Ev> for FieldStored {}
+
+/// The assertion on a field's probe.
+#[doc(hidden)]
+pub fn assert_event_field<Ev, P: StoredField<Ev>>(probe: P) {
+    let _ = probe;
 }
 
 /// The event enum of one aggregate: every event it records, as one type.

@@ -68,8 +68,14 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
-    pub use crate::event::{decode_current, unsupported_version};
+    pub use crate::aggregate::{NoCommand, Records};
+    pub use crate::event::{
+        EventField, FieldProbe, ProbeNotStored, ProbeStored, assert_event_field, decode_current,
+        field_probe, unsupported_version,
+    };
     pub use crate::projection::{KeyFromAggregateId, ListsEvent, decode_recorded};
+    #[cfg(feature = "derive")]
+    pub use acci_macros::__serde_attributes as serde_attributes;
 
     /// Whether two strings are equal, at compile time: the generated checks use it to
     /// find two events of one aggregate stored under the same name.

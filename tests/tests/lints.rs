@@ -85,6 +85,12 @@ pub mod domain {
     pub struct Closed {
         /// Why it was closed.
         pub reason: String,
+        /// When it was closed, if known.
+        #[serde(default)]
+        pub at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Labels the account had.
+        #[serde(default)]
+        pub labels: Vec<String>,
     }
 
     /// A bank account.

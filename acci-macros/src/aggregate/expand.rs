@@ -5,12 +5,12 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::check::Model;
-use crate::common::{listed_event_assertions, path_text, respan};
+use crate::common::{listed_event_assertions_by_version, path_text, respan};
 
 pub(crate) fn expand(model: &Model, input: &syn::DeriveInput) -> TokenStream {
     let event_enum = event_enum(model, input);
     let assertions = assertions(model, &input.ident);
-    let conversions = conversions(model);
+    let conversions = conversions(model, &input.ident);
     let event_enum_impl = event_enum_impl(model);
     let aggregate_impl = aggregate_impl(model, &input.ident);
     let snapshot_trait = snapshot_trait(model, &input.ident);
@@ -65,7 +65,7 @@ fn event_enum(model: &Model, input: &syn::DeriveInput) -> TokenStream {
 /// event, and no two events share a stored name. (A missing `Apply` impl is reported by
 /// the arm of `apply` that calls it, spanned at the event in the list.)
 fn assertions(model: &Model, ident: &syn::Ident) -> TokenStream {
-    listed_event_assertions(
+    listed_event_assertions_by_version(
         &model.rt,
         ident,
         &model.events,
@@ -119,21 +119,92 @@ fn snapshot_trait(model: &Model, ident: &syn::Ident) -> TokenStream {
     }
 }
 
-/// `impl From<E> for <Aggregate>Event` for every listed event.
-fn conversions(model: &Model) -> TokenStream {
+/// `Records<E>` for every listed event, and one `From<E>` for the event enum through it:
+/// `.into()` of an event the aggregate does not list then fails on `Records`, whose
+/// message says to list it, and so does an `Apply` impl for it (`Records` is its
+/// supertrait). When `events(...)` has an error of its own, `Records` is implemented for
+/// every type instead, so that the `Apply` impls of the events meant to be listed do not
+/// repeat it, and `From` only for the events kept.
+fn conversions(model: &Model, ident: &syn::Ident) -> TokenStream {
+    let rt = &model.rt;
     let enum_ident = &model.enum_ident;
+    if !model.events_complete {
+        let froms = model.events.iter().map(|e| {
+            let (variant, path) = (&e.variant, &e.path);
+            quote! {
+                #[automatically_derived]
+                impl ::core::convert::From<#path> for #enum_ident {
+                    fn from(event: #path) -> Self {
+                        Self::#variant(event)
+                    }
+                }
+            }
+        });
+        return quote! {
+            impl<__AcciEvent> #rt::__private::Records<__AcciEvent> for #ident {
+                type Enum = #enum_ident;
+
+                fn __acci_wrap(_: __AcciEvent) -> #enum_ident {
+                    ::core::unreachable!()
+                }
+            }
+
+            #(#froms)*
+        };
+    }
     let impls = model.events.iter().map(|e| {
         let (variant, path) = (&e.variant, &e.path);
         quote! {
             #[automatically_derived]
-            impl ::core::convert::From<#path> for #enum_ident {
-                fn from(event: #path) -> Self {
-                    Self::#variant(event)
+            impl #rt::__private::Records<#path> for #ident {
+                type Enum = #enum_ident;
+
+                #[inline]
+                fn __acci_wrap(event: #path) -> #enum_ident {
+                    #enum_ident::#variant(event)
                 }
             }
         }
     });
-    quote!(#(#impls)*)
+    // Spanned at `events`: "required for `AccountEvent` to implement `From<Closed>`" then
+    // points at the list to add `Closed` to, not at the derive.
+    let span = model.events_span;
+    let rt_here = respan(rt, span);
+    let from_header = quote_spanned! {span=>
+        impl<__AcciEvent> ::core::convert::From<__AcciEvent> for #enum_ident
+        where
+            #ident: #rt_here::__private::Records<__AcciEvent, Enum = #enum_ident>,
+    };
+    quote! {
+        #(#impls)*
+
+        #[automatically_derived]
+        #from_header
+        {
+            #[inline]
+            fn from(event: __AcciEvent) -> Self {
+                <#ident as #rt::__private::Records<__AcciEvent>>::__acci_wrap(event)
+            }
+        }
+    }
+}
+
+/// What stands in for the derive when its input cannot be an aggregate at all (a union,
+/// a generic type): `Records` for every event, so that the `Apply` impls written for the
+/// type report nothing beyond the derive's own error.
+pub(crate) fn fallback(input: &syn::DeriveInput, rt: &TokenStream) -> TokenStream {
+    let ident = &input.ident;
+    let mut generics = input.generics.clone();
+    generics.params.push(syn::parse_quote!(__AcciEvent));
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (_, type_generics, _) = input.generics.split_for_impl();
+    quote! {
+        impl #impl_generics #rt::__private::Records<__AcciEvent> for #ident #type_generics #where_clause {
+            type Enum = ();
+
+            fn __acci_wrap(_: __AcciEvent) {}
+        }
+    }
 }
 
 /// `impl EventEnum`: names, versions, payloads, and decoding by stored name.

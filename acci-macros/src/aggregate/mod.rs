@@ -21,10 +21,14 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     };
     let cx = Ctxt::new();
     let args = parse::parse_attrs(&cx, &input);
+    let args_runtime = args
+        .runtime
+        .clone()
+        .unwrap_or_else(crate::common::default_runtime);
     let model = check::check(&cx, args, &input);
     let tokens = match &model {
         Some(model) => expand::expand(model, &input),
-        None => TokenStream::new(),
+        None => expand::fallback(&input, &args_runtime),
     };
     print_expansion(&input.ident.to_string(), &tokens);
     let errors = cx.finish();

@@ -13,7 +13,7 @@ mod runtime;
 mod spans;
 mod version;
 
-pub(crate) use assertions::listed_event_assertions;
+pub(crate) use assertions::{listed_event_assertions, listed_event_assertions_by_version};
 pub(crate) use ctxt::{Ctxt, help_error};
 pub(crate) use debug::print_expansion;
 pub(crate) use events::{

@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::fields::{field_checks, field_predicates, field_where_clause, guarded_fields};
 use super::parse::EventArgs;
 use crate::common::default_runtime;
 
@@ -21,7 +22,8 @@ pub(crate) fn expand(args: &EventArgs, item: &syn::ItemStruct) -> TokenStream {
 
     let doc = doc_line(args, &stored_name, version);
     let mut item = item.clone();
-    let derives = missing_derives(&item, &rt);
+    let guarded = guarded_fields(&item);
+    let derives = missing_derives(&item, &rt, &guarded);
     item.attrs.splice(0..0, derives);
     // Only documented events get the storage line: on an undocumented one it would
     // silence `missing_docs` in the user's crate.
@@ -31,6 +33,8 @@ pub(crate) fn expand(args: &EventArgs, item: &syn::ItemStruct) -> TokenStream {
     let decode = decode_fn(args, &rt, version);
     let older_trait = older_trait(args, &rt, ident, version);
     let previous_checks = previous_checks(args, &rt, ident, &stored_name, version);
+    let field_checks = field_checks(&rt, ident, &guarded);
+    let where_clause = field_where_clause(&rt, ident, &guarded);
 
     quote! {
         #item
@@ -39,12 +43,13 @@ pub(crate) fn expand(args: &EventArgs, item: &syn::ItemStruct) -> TokenStream {
             #older_trait
 
             #[automatically_derived]
-            impl #rt::Event for #ident {
+            impl #rt::Event for #ident #where_clause {
                 const EVENT_TYPE: &'static str = #stored_name;
                 const SCHEMA_VERSION: u32 = #version;
                 #decode
             }
             #previous_checks
+            #field_checks
         };
     }
 }
@@ -57,6 +62,7 @@ fn doc_line(args: &EventArgs, stored_name: &str, version: u32) -> String {
             path_text(path)
         ),
         (_, Some((_, path))) => format!(" Older versions are upcast by `{}`.", path_text(path)),
+        _ if args.no_upcast.is_some() => " Older versions are not read (`no_upcast`).".to_owned(),
         _ => String::new(),
     };
     format!("\n\n*Event* stored as `{stored_name}`, schema version {version}.{origin}")
@@ -64,32 +70,51 @@ fn doc_line(args: &EventArgs, stored_name: &str, version: u32) -> String {
 
 /// `#[derive(...)]` of the traits the struct does not derive itself, with serde pointed
 /// at acci-core's re-export so the user's crate needs no serde dependency.
-fn missing_derives(item: &syn::ItemStruct, rt: &TokenStream) -> Vec<syn::Attribute> {
+///
+/// With the fields in `guarded`, the serde impls are bounded on them (see
+/// `fields::guarded_fields`).
+fn missing_derives(
+    item: &syn::ItemStruct,
+    rt: &TokenStream,
+    guarded: &[syn::Type],
+) -> Vec<syn::Attribute> {
     let present = existing_derives(item);
     let wanted = |name: &str| !present.iter().any(|p| p == name);
-    let mut paths = Vec::new();
+    let mut core_paths = Vec::new();
+    let mut serde_paths = Vec::new();
     for name in DERIVES.iter().copied().filter(|n| wanted(n)) {
-        paths.push(match name {
-            "Debug" => quote!(::core::fmt::Debug),
-            "Clone" => quote!(::core::clone::Clone),
-            "PartialEq" => quote!(::core::cmp::PartialEq),
-            "Serialize" => quote!(#rt::__private::serde::Serialize),
-            _ => quote!(#rt::__private::serde::Deserialize),
+        match name {
+            "Debug" => core_paths.push(quote!(::core::fmt::Debug)),
+            "Clone" => core_paths.push(quote!(::core::clone::Clone)),
+            "PartialEq" => core_paths.push(quote!(::core::cmp::PartialEq)),
+            "Serialize" => serde_paths.push(quote!(#rt::__private::serde::Serialize)),
+            _ => serde_paths.push(quote!(#rt::__private::serde::Deserialize)),
+        }
+    }
+    let mut attrs: Vec<syn::Attribute> = Vec::new();
+    // The serde derives go through `serde_attributes` (see there), first, so that it sees
+    // the struct with every other attribute still on it.
+    if !serde_paths.is_empty() {
+        let path = format!("{}::__private::serde", rt.to_string().replace(' ', ""));
+        let bound = (!guarded.is_empty()).then(|| {
+            let bound = field_predicates(rt, &item.ident, guarded).to_string();
+            quote!(bound(serialize = #bound, deserialize = #bound),)
+        });
+        attrs.push(syn::parse_quote! {
+            #[#rt::__private::serde_attributes(
+                derive(#(#serde_paths),*),
+                serde(crate = #path, #bound),
+            )]
         });
     }
-    if paths.is_empty() {
-        return Vec::new();
-    }
-    let mut attrs: Vec<syn::Attribute> = vec![syn::parse_quote!(#[derive(#(#paths),*)])];
-    if wanted("Serialize") || wanted("Deserialize") {
-        let path = format!("{}::__private::serde", rt.to_string().replace(' ', ""));
-        attrs.push(syn::parse_quote!(#[serde(crate = #path)]));
+    if !core_paths.is_empty() {
+        attrs.push(syn::parse_quote!(#[derive(#(#core_paths),*)]));
     }
     attrs
 }
 
 /// The last path segment of every trait in the struct's own `#[derive(...)]` attributes.
-fn existing_derives(item: &syn::ItemStruct) -> Vec<String> {
+pub(crate) fn existing_derives(item: &syn::ItemStruct) -> Vec<String> {
     let mut names = Vec::new();
     for attr in item.attrs.iter().filter(|a| a.path().is_ident("derive")) {
         let _ = attr.parse_nested_meta(|meta| {

@@ -4,11 +4,18 @@ use proc_macro2::TokenStream;
 use syn::parse::Parser;
 
 use crate::common::{
-    Ctxt, VersionRules, check_stored_name, first_time, parse_key_value, parse_runtime,
+    Ctxt, VersionRules, check_stored_name, first_time, parse_flag, parse_key_value, parse_runtime,
     parse_version, unknown_key,
 };
 
-pub(crate) const KEYS: &[&str] = &["name", "version", "previous", "upcast", "crate"];
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "version",
+    "previous",
+    "upcast",
+    "no_upcast",
+    "crate",
+];
 const ATTRIBUTE: &str = "#[event]";
 const VERSION_RULES: VersionRules = VersionRules {
     kind: "schema version",
@@ -25,6 +32,8 @@ pub(crate) struct EventArgs {
     pub(crate) version: Option<(u32, syn::LitInt)>,
     pub(crate) previous: Option<(syn::Ident, syn::Path)>,
     pub(crate) upcast: Option<(syn::Ident, syn::Path)>,
+    /// `no_upcast`: the explicit choice that stored older versions are not read.
+    pub(crate) no_upcast: Option<syn::Ident>,
     pub(crate) runtime: Option<TokenStream>,
     /// Every key seen, to report a key given twice.
     seen: Vec<String>,
@@ -34,6 +43,11 @@ impl EventArgs {
     /// The schema version: the given one, or 1.
     pub(crate) fn version(&self) -> u32 {
         self.version.as_ref().map_or(1, |(v, _)| *v)
+    }
+
+    /// Whether `key` was written, whatever its value and whether that parsed.
+    pub(crate) fn given(&self, key: &str) -> bool {
+        self.seen.iter().any(|k| k == key)
     }
 }
 
@@ -54,7 +68,11 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
             &meta,
             &mut parsed.seen,
             &key,
-            format!("keep one `{key} = …` in `{ATTRIBUTE}`"),
+            if key == "no_upcast" {
+                format!("keep one `no_upcast` in `{ATTRIBUTE}`")
+            } else {
+                format!("keep one `{key} = …` in `{ATTRIBUTE}`")
+            },
         ) {
             return Ok(());
         }
@@ -97,6 +115,11 @@ pub(crate) fn parse_args(cx: &Ctxt, args: TokenStream) -> EventArgs {
                     "`upcast = upcast_opened`, naming a `fn(u32, serde_json::Value) -> Result<serde_json::Value, E>`",
                 ) {
                     parsed.upcast = Some((ident, path));
+                }
+            }
+            "no_upcast" => {
+                if parse_flag(cx, &meta, "no_upcast", "`#[event(version = 2, no_upcast)]`") {
+                    parsed.no_upcast = Some(ident);
                 }
             }
             "crate" => parsed.runtime = parse_runtime(cx, &meta),

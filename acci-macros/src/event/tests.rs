@@ -46,3 +46,18 @@ fn event_with_json_upcast() {
         }
     ));
 }
+
+#[test]
+fn event_with_checked_fields() {
+    insta::assert_snapshot!(expand(
+        quote!(version = 2, no_upcast),
+        quote! {
+            pub struct Moved {
+                pub to: Address,
+                pub tags: Vec<String>,
+                #[serde(with = "as_text")]
+                pub cost: u64,
+            }
+        }
+    ));
+}

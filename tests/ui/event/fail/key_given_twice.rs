@@ -1,6 +1,6 @@
 use acci_core::prelude::*;
 
-#[event(version = 2, version = 3)]
+#[event(version = 2, version = 3, no_upcast)]
 pub struct Deposited {
     pub amount: u64,
 }

@@ -5,7 +5,7 @@ pub struct UserCreated {
     pub email: String,
 }
 
-#[event(name = "UserCreated", version = 2)]
+#[event(name = "UserCreated", version = 2, no_upcast)]
 pub struct UserRegistered {
     pub email: String,
 }

@@ -13,7 +13,7 @@ pub struct UserCreated {
     pub name: String,
 }
 
-#[event(name = "EmailChanged", version = 2)]
+#[event(name = "EmailChanged", version = 2, no_upcast)]
 pub struct EmailChanged {
     pub email: String,
 }

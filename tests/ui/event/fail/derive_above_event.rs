@@ -1,0 +1,9 @@
+use acci_core::prelude::*;
+
+#[derive(Debug)]
+#[event]
+pub struct Deposited {
+    pub amount: u64,
+}
+
+fn main() {}
