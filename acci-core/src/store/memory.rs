@@ -4,14 +4,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::error::{ConcurrencyConflict, StoreError, ValidationError};
 use crate::event::{NewEvent, StoredEvent};
 use crate::ids::{CommandId, EventId, StreamId, TenantId};
 use crate::store::{
     AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, LogBatch, LogPosition,
-    ReadAll, Snapshot, validate_expected, validate_new_events, validate_read, validate_snapshot,
+    ReadAll, Snapshot, canonical_json, stored_time, validate_expected, validate_new_events,
+    validate_read, validate_snapshot, validate_stream,
 };
 
 /// A thread-safe event store in memory: the default for examples and tests.
@@ -83,8 +84,11 @@ impl EventStore for InMemoryEventStore {
         events: Vec<NewEvent>,
         command_id: Option<CommandId>,
     ) -> Result<AppendOutcome, StoreError> {
+        validate_stream(stream)?;
         validate_new_events(&events)?;
         validate_expected(expected)?;
+        // What PostgreSQL would give back: this store returns the same.
+        let events: Vec<NewEvent> = events.into_iter().map(canonical_event).collect();
         let mut inner = self.write();
 
         if let Some(id) = command_id {
@@ -111,7 +115,7 @@ impl EventStore for InMemoryEventStore {
         // Every check passed: from here on nothing fails, so the append is all or nothing.
         inner.commits += 1;
         let commit = inner.commits;
-        let recorded_at = Utc::now();
+        let recorded_at = to_microseconds(Utc::now());
         let first_index = inner.log.len();
         let count = events.len();
         for (offset, event) in events.into_iter().enumerate() {
@@ -165,6 +169,7 @@ impl EventStore for InMemoryEventStore {
         stream: &StreamId,
         from_sequence: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        validate_stream(stream)?;
         let inner = self.read();
         let Some(indexes) = inner.streams.get(stream) else {
             return Ok(Vec::new());
@@ -182,6 +187,7 @@ impl EventStore for InMemoryEventStore {
         first: u64,
         last: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        validate_stream(stream)?;
         let inner = self.read();
         let Some(indexes) = inner.streams.get(stream) else {
             return Ok(Vec::new());
@@ -217,7 +223,11 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
+        validate_stream(stream)?;
         validate_snapshot(&snapshot)?;
+        let mut snapshot = snapshot;
+        canonical_json(&mut snapshot.state);
+        snapshot.taken_at = stored_time("snapshot time", snapshot.taken_at)?;
         let mut inner = self.write();
         let version = inner.version(stream);
         if snapshot.version == 0 || snapshot.version > version {
@@ -240,6 +250,7 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        validate_stream(stream)?;
         Ok(self.read().snapshots.get(stream).cloned())
     }
 
@@ -254,4 +265,16 @@ impl EventStore for InMemoryEventStore {
             .get(&(tenant.clone(), command_id))
             .cloned())
     }
+}
+
+/// An event as PostgreSQL would return it: see [`canonical_json`].
+fn canonical_event(mut event: NewEvent) -> NewEvent {
+    canonical_json(&mut event.payload);
+    event.metadata.entries.values_mut().for_each(canonical_json);
+    event
+}
+
+/// `time` cut to whole microseconds, as every store keeps times.
+fn to_microseconds(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time)
 }
