@@ -44,6 +44,9 @@ pub(crate) async fn load_range(
 }
 
 /// The newest snapshot at `state_version` and the events after it, in one round trip.
+///
+/// A snapshot whose state nests deeper than a reader hands out (written by raw SQL) is
+/// passed over like one of another shape: a second query reads every event instead.
 pub(crate) async fn load_aggregate(
     pool: &PgPool,
     stream: &StreamId,
@@ -53,10 +56,39 @@ pub(crate) async fn load_aggregate(
     let state_version = state_version
         .map(|v| to_i64(v, "snapshot state version"))
         .transpose()?;
+    let rows = aggregate_rows(pool, stream, state_version).await?;
+    let rows = if rows
+        .iter()
+        .any(|row| matches!(row, AggregateRow::UnreadableSnapshot))
+    {
+        aggregate_rows(pool, stream, None).await?
+    } else {
+        rows
+    };
+    let mut load = AggregateLoad {
+        snapshot: None,
+        events: Vec::with_capacity(rows.len()),
+    };
+    for row in rows {
+        match row {
+            AggregateRow::Snapshot(snapshot) => load.snapshot = Some(snapshot),
+            AggregateRow::UnreadableSnapshot => {}
+            AggregateRow::Event(event) => load.events.push(event),
+        }
+    }
+    Ok(load)
+}
+
+/// The rows of `event_store.load_aggregate`.
+async fn aggregate_rows(
+    pool: &PgPool,
+    stream: &StreamId,
+    state_version: Option<i64>,
+) -> Result<Vec<AggregateRow>, StoreError> {
     // Each row is decoded as it arrives (`try_map`), while the server still sends the
     // rest, rather than after the whole result is in. Columns by position: this is the
     // hot path of every command that loads.
-    let rows = sqlx::query(include_str!("../../sql/store/load_aggregate.sql"))
+    sqlx::query(include_str!("../../sql/store/load_aggregate.sql"))
         .bind(stream.tenant.as_str())
         .bind(&*stream.aggregate_type)
         .bind(stream.aggregate_id.as_str())
@@ -70,39 +102,14 @@ pub(crate) async fn load_aggregate(
                 Err(other) => corrupt(other),
             },
             other => store_error(other, "loading an aggregate"),
-        })?;
-    let mut load = AggregateLoad {
-        snapshot: None,
-        events: Vec::with_capacity(rows.len()),
-    };
-    let mut unreadable_snapshot = None;
-    for row in rows {
-        match row {
-            AggregateRow::Snapshot(snapshot) => load.snapshot = Some(snapshot),
-            AggregateRow::UnreadableSnapshot { version } => unreadable_snapshot = Some(version),
-            AggregateRow::Event(event) => load.events.push(event),
-        }
-    }
-    // A snapshot too deep to hand out is passed over like one of another shape: the
-    // events it covered are read instead.
-    if let Some(version) = unreadable_snapshot {
-        let before = load_range(pool, stream, 1, version).await?;
-        load.events = before
-            .into_iter()
-            .map(AggregateEvent::from)
-            .chain(load.events)
-            .collect();
-    }
-    Ok(load)
+        })
 }
 
 /// One row of `event_store.load_aggregate`.
 enum AggregateRow {
     Snapshot(Snapshot),
     /// A snapshot whose state nests deeper than a reader hands out.
-    UnreadableSnapshot {
-        version: u64,
-    },
+    UnreadableSnapshot,
     Event(AggregateEvent),
 }
 
@@ -132,7 +139,7 @@ fn aggregate_row(row: &PgRow) -> Result<AggregateRow, StoreError> {
                 state,
                 taken_at: column::<DateTime<Utc>>(row, 6)?,
             }),
-            None => AggregateRow::UnreadableSnapshot { version: sequence },
+            None => AggregateRow::UnreadableSnapshot,
         },
         None => AggregateRow::Event(AggregateEvent {
             event_id: EventId::from(column::<uuid::Uuid>(row, 2)?),
