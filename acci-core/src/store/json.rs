@@ -37,12 +37,6 @@ pub fn check_json(what: &str, value: &Value) -> Result<(), ValidationError> {
     walk(what, value, 0, &mut path)
 }
 
-/// Checks that every string in a JSON value (keys included) is free of NUL. Part of
-/// [`check_json`], which stores call.
-pub fn check_json_text(what: &str, value: &Value) -> Result<(), ValidationError> {
-    check_json(what, value)
-}
-
 /// Recursion stops at `MAX_JSON_DEPTH + 1` levels, so the stack stays small whatever
 /// the input.
 fn walk<'v>(

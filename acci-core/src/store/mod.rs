@@ -15,10 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use json::{
-    MAX_JSON_DEPTH, MAX_READ_JSON_DEPTH, canonical_json, check_json, check_json_text,
-    json_text_depth,
-};
+pub use json::{MAX_JSON_DEPTH, MAX_READ_JSON_DEPTH, canonical_json, check_json, json_text_depth};
 pub use memory::InMemoryEventStore;
 pub use validate::{
     MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, MAX_SCHEMA_VERSION, MAX_STORED_NUMBER,

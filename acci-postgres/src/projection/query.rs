@@ -81,10 +81,13 @@ fn read_model_error<P: Projection>(error: &sqlx::Error) -> QueryError {
 }
 
 fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
-    key_object::<P>(key).map_err(|message| QueryError::ReadModel {
+    let key = key_object::<P>(key).map_err(|message| QueryError::ReadModel {
         message,
         retryable: false,
-    })
+    })?;
+    // Before any I/O: a key PostgreSQL cannot hold (a NUL in a string) is the caller's.
+    acci_core::check_json(&format!("key of `{}`", P::NAME), &key)?;
+    Ok(key)
 }
 
 #[async_trait]
@@ -138,6 +141,7 @@ impl ReadModels for PgReadModels {
                 ),
             )
         })?;
+        acci_core::check_json(&format!("value to find `{column}` by"), value)?;
         let mut probe = serde_json::Map::new();
         probe.insert(column.to_owned(), value.clone());
         let found = sqlx::query_scalar(finder.sql)
