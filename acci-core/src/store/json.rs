@@ -156,8 +156,8 @@ const EXPONENT_FROM: f64 = 1e16;
 /// - a float with no fraction whose magnitude is 10^16 or more, and that fits an `i64`
 ///   or a `u64`, becomes that integer (`1e16` comes back as `10000000000000000`).
 ///
-/// Every other number, string, key and structure comes back as it went in (object keys
-/// in sorted order, as `serde_json`'s map keeps them). For a document that passed
+/// Every other number, string, key and structure comes back as it went in; the order of
+/// object keys is not kept (`serde_json`'s default map sorts them). For a document that passed
 /// [`check_json`]: the recursion is as deep as the document.
 pub fn canonical_json(value: &mut Value) {
     match value {
