@@ -2,6 +2,13 @@
 //! and what the readers make of them: JSON deeper than `serde_json` parses by default is
 //! still read, and deeper than a reader hands out stops only at that one event, typed.
 
+// The domain types below exist for the tests; documenting each would add only noise.
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+
+use acci_core::prelude::*;
+
 use acci_core::{
     EventStore, ExpectedVersion, MAX_READ_JSON_DEPTH, NewEvent, ReadAll, StoreError, StreamId,
     TenantId, TenantScope,
@@ -62,13 +69,26 @@ async fn insert_raw(
 }
 
 async fn insert_snapshot(owner: &sqlx::PgPool, stream: &StreamId, version: i64, state: &str) {
+    insert_snapshot_at(owner, stream, version, 7, state).await;
+}
+
+async fn insert_snapshot_at(
+    owner: &sqlx::PgPool,
+    stream: &StreamId,
+    version: i64,
+    state_version: i64,
+    state: &str,
+) {
     sqlx::query(
-        "INSERT INTO snapshots.aggregate_snapshots VALUES ($1, $2, $3, $4, 7, $5::text::jsonb, now())",
+        "INSERT INTO snapshots.aggregate_snapshots VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, now()) \
+         ON CONFLICT (tenant_id, aggregate_type, aggregate_id) DO UPDATE \
+         SET version = excluded.version, state_version = excluded.state_version, state = excluded.state",
     )
     .bind(stream.tenant.as_str())
     .bind(&*stream.aggregate_type)
     .bind(stream.aggregate_id.as_str())
     .bind(version)
+    .bind(state_version)
     .bind(state)
     .execute(owner)
     .await
@@ -198,4 +218,66 @@ async fn json_deeper_than_a_reader_hands_out_stops_at_that_event() {
         [1, 2, 3],
         "every event, the unreadable one as text to decode"
     );
+}
+
+#[event]
+pub struct Added {
+    pub by: u64,
+}
+
+#[derive(Aggregate, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[aggregate(events(Added), snapshot_every = 100)]
+pub struct Total {
+    total: u64,
+}
+
+impl Apply<Added> for Total {
+    fn apply(&mut self, event: &Added) {
+        self.total += event.by;
+    }
+}
+
+pub struct Add(u64);
+
+impl Handle<Add> for Total {
+    type Error = std::convert::Infallible;
+    fn handle(&self, command: &Add) -> Result<Vec<TotalEvent>, Self::Error> {
+        Ok(vec![Added { by: command.0 }.into()])
+    }
+}
+
+/// A snapshot of the current shape, replaced by raw SQL with a state 200 and then 600
+/// levels deep: the command path loads the aggregate from its events both times (the
+/// fallback for a snapshot that does not decode) and goes on taking commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_path_replays_past_a_deep_snapshot() {
+    let database = TestDatabase::create().await;
+    let owner = database.pool_as(None, 1).await;
+    let totals = Repository::<Total, _>::new(Arc::new(database.store().await));
+    let (t, id) = (
+        TenantId::new("t1").unwrap(),
+        AggregateId::new("sum").unwrap(),
+    );
+    for by in [2, 3] {
+        totals
+            .execute(Command::new(t.clone(), id.clone(), Add(by)))
+            .await
+            .expect("execute");
+    }
+    let s = StreamId::new(t.clone(), <Total as Aggregate>::TYPE, id.clone()).unwrap();
+    let state_version = i64::try_from(<Total as Aggregate>::STATE_VERSION).unwrap();
+    for levels in [200, MAX_READ_JSON_DEPTH + 88] {
+        insert_snapshot_at(&owner, &s, 2, state_version, &nested(levels).to_string()).await;
+        let loaded = totals.load(&t, &id).await.expect("load past the snapshot");
+        assert_eq!(
+            (loaded.version, loaded.state.total),
+            (2, 5),
+            "{levels} levels"
+        );
+        assert_eq!(loaded.snapshot_version, None, "{levels} levels");
+    }
+    totals
+        .execute(Command::new(t.clone(), id.clone(), Add(1)))
+        .await
+        .expect("commands go on");
 }
