@@ -11,7 +11,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use crate::ids::{EventId, StreamId};
-use crate::store::ExpectedVersion;
+use crate::store::{ExpectedVersion, LogPosition};
 
 /// Input that was rejected before anything was stored. It names what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,6 +128,20 @@ pub enum StoreError {
     /// An event with this id is already stored; nothing was appended.
     #[error("an event with id {0} is already stored")]
     DuplicateEventId(EventId),
+    /// A stored event that the store cannot hand out, written past its API (by raw SQL):
+    /// its payload or metadata nests deeper than
+    /// [`MAX_READ_JSON_DEPTH`](crate::MAX_READ_JSON_DEPTH). Nothing was changed. A log
+    /// read returns the events before it and then this error; read after `position`
+    /// to pass it.
+    #[error("event {event_id} at log position {position} cannot be read: {reason}")]
+    Unreadable {
+        /// The stored event's id.
+        event_id: EventId,
+        /// Its place in the global log.
+        position: LogPosition,
+        /// Why it cannot be read.
+        reason: String,
+    },
     /// The storage backend failed. `retryable` says whether the same call may succeed
     /// later (a lost connection, a restarting server) or will fail again.
     #[error("persistence failed{}: {message}", if *retryable { " (retryable)" } else { "" })]

@@ -1,11 +1,14 @@
 //! Turning rows of the store's functions into acci-core values.
 
 use acci_core::{
-    AggregateId, EventId, LogPosition, Metadata, StoreError, StoredEvent, StreamId, TenantId,
+    AggregateId, EventId, LogPosition, MAX_READ_JSON_DEPTH, Metadata, StoreError, StoredEvent,
+    StreamId, TenantId, json_text_depth,
 };
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgRow, PgValueFormat};
 
 /// A column that did not hold what the schema promises: the database was changed by hand.
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -67,6 +70,75 @@ pub(crate) fn to_i64(value: u64, what: &'static str) -> Result<i64, StoreError> 
     })
 }
 
+/// A `jsonb` column as its JSON text, without parsing it. In the binary format a `jsonb`
+/// value is a version byte (1) and the text.
+pub(crate) fn jsonb_text(row: &PgRow, index: usize) -> Result<&str, StoreError> {
+    let raw = row.try_get_raw(index).map_err(corrupt)?;
+    let format = raw.format();
+    let bytes = raw.as_bytes().map_err(corrupt)?;
+    let text = match (format, bytes.split_first()) {
+        (PgValueFormat::Binary, Some((1, text))) => text,
+        (PgValueFormat::Binary, _) => return Err(corrupt("a jsonb value of an unknown version")),
+        (PgValueFormat::Text, _) => bytes,
+    };
+    std::str::from_utf8(text).map_err(|e| corrupt(format!("jsonb that is not UTF-8: {e}")))
+}
+
+/// Why a stored JSON document is not handed out.
+#[derive(Debug)]
+pub(crate) enum JsonError {
+    /// It nests deeper than [`MAX_READ_JSON_DEPTH`]: the depth.
+    TooDeep(usize),
+    /// It does not read as what the column holds.
+    Store(StoreError),
+}
+
+/// A `jsonb` column, read whatever its depth up to [`MAX_READ_JSON_DEPTH`]: a document
+/// that the API stored (at most `MAX_JSON_DEPTH` deep) parses on the first try; one
+/// written by raw SQL and deeper than `serde_json`'s default limit of 128 levels is
+/// measured without recursion, then parsed without that limit if it is within bounds.
+pub(crate) fn json_column<T>(row: &PgRow, index: usize) -> Result<T, JsonError>
+where
+    T: for<'de> Deserialize<'de>,
+{
+    let text = jsonb_text(row, index).map_err(JsonError::Store)?;
+    let bad = |e: serde_json::Error| JsonError::Store(corrupt(format!("column {index}: {e}")));
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(error) if error.is_syntax() || error.is_eof() => {
+            let depth = json_text_depth(text);
+            if depth > MAX_READ_JSON_DEPTH {
+                return Err(JsonError::TooDeep(depth));
+            }
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            deserializer.disable_recursion_limit();
+            T::deserialize(&mut deserializer).map_err(bad)
+        }
+        Err(error) => Err(bad(error)),
+    }
+}
+
+/// The error for an event row whose JSON a reader does not hand out.
+fn unreadable(row: &PgRow, event_id: EventId, what: &str, error: JsonError) -> StoreError {
+    match error {
+        JsonError::Store(error) => error,
+        JsonError::TooDeep(depth) => {
+            let position =
+                column::<String>(row, 1).and_then(|commit| log_position(&commit, column(row, 0)?));
+            match position {
+                Ok(position) => StoreError::Unreadable {
+                    event_id,
+                    position,
+                    reason: format!(
+                        "its {what} nests {depth} levels deep, more than the {MAX_READ_JSON_DEPTH} a reader hands out"
+                    ),
+                },
+                Err(error) => error,
+            }
+        }
+    }
+}
+
 /// One event row. `stream` is given when the query was for one stream, so it is not
 /// rebuilt (and revalidated) for every row.
 pub(crate) fn stored_event(
@@ -82,7 +154,9 @@ pub(crate) fn stored_event(
             StreamId::new(tenant, column::<String>(row, 10)?, aggregate_id).map_err(corrupt)?
         }
     };
-    let metadata: serde_json::Value = column(row, 7)?;
+    let data: Value = json_column(row, 6).map_err(|e| unreadable(row, event_id, "payload", e))?;
+    let metadata: Value =
+        json_column(row, 7).map_err(|e| unreadable(row, event_id, "metadata", e))?;
     let metadata: Metadata = serde_json::from_value(metadata)
         .map_err(|e| corrupt(format!("metadata of event {event_id}: {e}")))?;
     Ok(StoredEvent {
@@ -94,6 +168,6 @@ pub(crate) fn stored_event(
         schema_version: schema_version(column(row, 5)?)?,
         metadata,
         recorded_at: column::<DateTime<Utc>>(row, 8)?,
-        data: column(row, 6)?,
+        data,
     })
 }

@@ -18,6 +18,12 @@ use acci_core::{
 };
 use serde_json::{Value, json};
 
+mod input;
+pub use input::{
+    hand_built_stream_ids_are_checked, json_nested_past_the_limit_is_refused,
+    numbers_and_times_come_back_alike, times_out_of_range_are_refused,
+};
+
 /// Runs every conformance case as its own `#[tokio::test]`.
 ///
 /// `$make` is an expression that evaluates to a future of `(store, guard)`: a fresh,
@@ -53,6 +59,10 @@ macro_rules! conformance_tests {
             racing_appends_with_one_expected_version_let_one_win,
             racing_appends_with_any_version_all_succeed,
             concurrent_writers_leave_a_complete_consistent_log,
+            json_nested_past_the_limit_is_refused,
+            numbers_and_times_come_back_alike,
+            times_out_of_range_are_refused,
+            hand_built_stream_ids_are_checked,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

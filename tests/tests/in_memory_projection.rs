@@ -161,4 +161,13 @@ async fn queries_and_generated_finders_run_on_in_memory_read_models() {
         Member::page(&models, None, 0).await,
         Err(QueryError::Validation(_))
     ));
+    // Refused as PostgreSQL's read models refuse it: a NUL that a row cannot hold.
+    assert!(matches!(
+        Member::find_by_name(&models, "A\u{0}da", 10).await,
+        Err(QueryError::Validation(v)) if v.to_string().contains("U+0000")
+    ));
+    assert!(matches!(
+        Member::find(&models, "m\u{0}1").await,
+        Err(QueryError::Validation(v)) if v.to_string().contains("key of")
+    ));
 }

@@ -543,6 +543,15 @@ async fn read_models_answer_by_key_page_and_index() {
         models.page::<Balance>(None, 0).await,
         Err(QueryError::Validation(_))
     ));
+    // What PostgreSQL cannot hold is refused before the query, not by the database.
+    assert!(matches!(
+        models.find_by::<Balance>("tenant", &serde_json::json!("t\u{0}1"), 10).await,
+        Err(QueryError::Validation(v)) if v.to_string().contains("U+0000")
+    ));
+    assert!(matches!(
+        models.get::<Balance>(&"acc\u{0}".to_owned()).await,
+        Err(QueryError::Validation(v)) if v.to_string().contains("key of")
+    ));
 }
 
 /// Parked events can be replayed once the projection is fixed: they project, leave the

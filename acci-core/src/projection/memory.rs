@@ -192,6 +192,7 @@ impl crate::query::ReadModels for InMemoryReadModels {
         &self,
         key: &P::Key,
     ) -> Result<Option<P>, crate::query::QueryError> {
+        check_key::<P>(key)?;
         Ok(self.model::<P>()?.get(key))
     }
 
@@ -201,6 +202,9 @@ impl crate::query::ReadModels for InMemoryReadModels {
         limit: usize,
     ) -> Result<Vec<P>, crate::query::QueryError> {
         crate::query::validate_limit(limit)?;
+        if let Some(after) = after {
+            check_key::<P>(after)?;
+        }
         let model = self.model::<P>()?;
         let state = model.read();
         let rows = match after {
@@ -232,6 +236,7 @@ impl crate::query::ReadModels for InMemoryReadModels {
             )
             .into());
         }
+        crate::store::check_json(&format!("value to find `{column}` by"), value)?;
         let model = self.model::<P>()?;
         if value.is_null() {
             // As in SQL, where `column = NULL` matches nothing.
@@ -255,4 +260,12 @@ impl crate::query::ReadModels for InMemoryReadModels {
         }
         Ok(found)
     }
+}
+
+/// Refuses a key that PostgreSQL could not hold (a NUL in a string), as its read models do.
+fn check_key<P: Projection>(key: &P::Key) -> Result<(), crate::query::QueryError> {
+    if let Ok(key) = serde_json::to_value(key) {
+        crate::store::check_json(&format!("key of `{}`", P::NAME), &key)?;
+    }
+    Ok(())
 }

@@ -4,14 +4,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::error::{ConcurrencyConflict, StoreError, ValidationError};
 use crate::event::{AggregateEvent, NewEvent, StoredEvent};
 use crate::ids::{CommandId, EventId, StreamId, TenantId};
 use crate::store::{
     AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, LogBatch, LogPosition,
-    ReadAll, Snapshot, validate_expected, validate_new_events, validate_read, validate_snapshot,
+    ReadAll, Snapshot, canonical_json, stored_time, validate_expected, validate_new_events,
+    validate_read, validate_snapshot, validate_stream,
 };
 
 /// A thread-safe event store in memory: the default for examples and tests.
@@ -124,8 +125,11 @@ impl EventStore for InMemoryEventStore {
         events: Vec<NewEvent>,
         command_id: Option<CommandId>,
     ) -> Result<AppendOutcome, StoreError> {
+        validate_stream(stream)?;
         validate_new_events(&events)?;
         validate_expected(expected)?;
+        // What PostgreSQL would give back: this store returns the same.
+        let events: Vec<NewEvent> = events.into_iter().map(canonical_event).collect();
         let mut inner = self.write();
 
         if let Some(record) = command_id.and_then(|id| inner.command(&stream.tenant, id)) {
@@ -150,7 +154,7 @@ impl EventStore for InMemoryEventStore {
         // Every check passed: from here on nothing fails, so the append is all or nothing.
         inner.commits += 1;
         let commit = inner.commits;
-        let recorded_at = Utc::now();
+        let recorded_at = to_microseconds(Utc::now());
         let first_index = inner.log.len();
         let count = events.len();
         for (offset, event) in events.into_iter().enumerate() {
@@ -201,6 +205,7 @@ impl EventStore for InMemoryEventStore {
         stream: &StreamId,
         from_sequence: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        validate_stream(stream)?;
         let inner = self.read();
         let Some(indexes) = inner.streams.get(stream) else {
             return Ok(Vec::new());
@@ -218,6 +223,7 @@ impl EventStore for InMemoryEventStore {
         first: u64,
         last: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        validate_stream(stream)?;
         let inner = self.read();
         Ok(inner
             .range(stream, first, last)
@@ -249,7 +255,11 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn save_snapshot(&self, stream: &StreamId, snapshot: Snapshot) -> Result<(), StoreError> {
+        validate_stream(stream)?;
         validate_snapshot(&snapshot)?;
+        let mut snapshot = snapshot;
+        canonical_json(&mut snapshot.state);
+        snapshot.taken_at = stored_time("snapshot time", snapshot.taken_at)?;
         let mut inner = self.write();
         let version = inner.version(stream);
         if snapshot.version == 0 || snapshot.version > version {
@@ -272,6 +282,7 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        validate_stream(stream)?;
         Ok(self.read().snapshots.get(stream).cloned())
     }
 
@@ -282,4 +293,16 @@ impl EventStore for InMemoryEventStore {
     ) -> Result<Option<CommandRecord>, StoreError> {
         Ok(self.read().command(tenant, command_id))
     }
+}
+
+/// An event as PostgreSQL would return it: see [`canonical_json`].
+fn canonical_event(mut event: NewEvent) -> NewEvent {
+    canonical_json(&mut event.payload);
+    event.metadata.entries.values_mut().for_each(canonical_json);
+    event
+}
+
+/// `time` cut to whole microseconds, as every store keeps times.
+fn to_microseconds(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time)
 }

@@ -3,6 +3,7 @@
 //! The semantics are the contract the conformance suite in the `acci-tests` package pins
 //! down; [`InMemoryEventStore`] and the PostgreSQL store both pass it.
 
+mod json;
 mod memory;
 mod validate;
 
@@ -14,10 +15,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use json::{MAX_JSON_DEPTH, MAX_READ_JSON_DEPTH, canonical_json, check_json, json_text_depth};
 pub use memory::InMemoryEventStore;
 pub use validate::{
-    MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, MAX_SCHEMA_VERSION, MAX_STORED_NUMBER, check_json_text,
-    validate_expected, validate_new_events, validate_read, validate_snapshot,
+    MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, MAX_SCHEMA_VERSION, MAX_STORED_NUMBER,
+    MIN_STORED_TIME_MICROS, stored_time, validate_expected, validate_new_events, validate_read,
+    validate_snapshot, validate_stream,
 };
 
 use crate::error::StoreError;

@@ -3,10 +3,13 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
+
 use crate::error::{StoreError, ValidationError};
 use crate::event::NewEvent;
-use crate::ids::validate_type_name;
+use crate::ids::{StreamId, validate_type_name};
 use crate::store::ReadAll;
+use crate::store::json::check_json;
 
 /// Most events one append may carry.
 pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
@@ -16,37 +19,36 @@ pub const MAX_READ_BATCH: usize = 10_000;
 pub const MAX_SCHEMA_VERSION: u32 = i32::MAX as u32;
 /// The highest version, sequence or position a store keeps (a PostgreSQL `bigint`).
 pub const MAX_STORED_NUMBER: u64 = i64::MAX as u64;
+/// The earliest time a store keeps, in microseconds since 1970-01-01 UTC: midnight UTC
+/// of 24 November 4714 BC (proleptic Gregorian), where PostgreSQL's `timestamptz`
+/// begins. The latest time `chrono` can represent is well inside its range.
+pub const MIN_STORED_TIME_MICROS: i64 = -210_866_803_200_000_000;
 
-/// Checks that every string in a JSON value (keys included) is free of NUL, which
-/// PostgreSQL's `jsonb` cannot hold.
-pub fn check_json_text(what: &str, value: &serde_json::Value) -> Result<(), ValidationError> {
-    let has_nul = |text: &str| text.contains('\0');
-    let bad = match value {
-        serde_json::Value::String(text) => has_nul(text),
-        serde_json::Value::Array(items) => {
-            return items
-                .iter()
-                .try_for_each(|item| check_json_text(what, item));
-        }
-        serde_json::Value::Object(fields) => {
-            for (key, item) in fields {
-                if has_nul(key) {
-                    return Err(nul_error(what));
-                }
-                check_json_text(what, item)?;
-            }
-            false
-        }
-        _ => false,
-    };
-    if bad { Err(nul_error(what)) } else { Ok(()) }
+/// A time as a store keeps it: checked against the range PostgreSQL's `timestamptz`
+/// holds, and cut to whole microseconds (every store keeps times to the microsecond).
+pub fn stored_time(
+    what: &'static str,
+    time: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ValidationError> {
+    let micros = time.timestamp_micros();
+    if micros < MIN_STORED_TIME_MICROS {
+        return Err(ValidationError::new(
+            what,
+            format!(
+                "is {time}, before the earliest time a store keeps (4714-11-24 00:00:00 UTC BC)"
+            ),
+        ));
+    }
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+        ValidationError::new(what, format!("is {time}, beyond the times a store keeps"))
+    })
 }
 
-fn nul_error(what: &str) -> ValidationError {
-    ValidationError::new(
-        what.to_owned(),
-        "contains the character U+0000, which a store cannot keep in JSON",
-    )
+/// Checks a stream id whose fields were set by hand rather than by
+/// [`StreamId::new`]: the aggregate type is a valid type name.
+pub fn validate_stream(stream: &StreamId) -> Result<(), StoreError> {
+    validate_type_name("aggregate type", &stream.aggregate_type)?;
+    Ok(())
 }
 
 /// Checks an expected version a store can compare against.
@@ -66,7 +68,8 @@ pub fn validate_expected(expected: crate::store::ExpectedVersion) -> Result<(), 
 }
 
 /// Checks a list of events to append: not empty, not too long, valid type names, schema
-/// versions of 1 or more, payloads that are JSON objects, no event id twice.
+/// versions of 1 or more, payloads that are JSON objects, payloads and metadata that pass
+/// [`check_json`](crate::store::check_json), no event id twice.
 pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
         return Err(
@@ -103,12 +106,12 @@ pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
             )
             .into());
         }
-        check_json_text(
+        check_json(
             &format!("payload of event {index} (`{}`)", event.event_type),
             &event.payload,
         )?;
         let metadata = serde_json::to_value(&event.metadata).unwrap_or_default();
-        check_json_text(
+        check_json(
             &format!("metadata of event {index} (`{}`)", event.event_type),
             &metadata,
         )?;
@@ -167,9 +170,22 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Checks a snapshot before it is saved: a state version a store can keep, and a state
-/// free of NUL characters.
+/// Checks a snapshot before it is saved: a version of 1 or more, a state version a store
+/// can keep, a time in the range of [`stored_time`], and a state that passes
+/// [`check_json`](crate::store::check_json). Whether the stream has that many events is
+/// the store's to check.
 pub fn validate_snapshot(snapshot: &crate::store::Snapshot) -> Result<(), StoreError> {
+    if snapshot.version == 0 || snapshot.version > MAX_STORED_NUMBER {
+        return Err(ValidationError::new(
+            "snapshot version",
+            format!(
+                "is {}; a snapshot covers 1 to {MAX_STORED_NUMBER} events",
+                snapshot.version
+            ),
+        )
+        .into());
+    }
+    stored_time("snapshot time", snapshot.taken_at)?;
     if snapshot.state_version > MAX_STORED_NUMBER {
         return Err(ValidationError::new(
             "snapshot state version",
@@ -180,6 +196,6 @@ pub fn validate_snapshot(snapshot: &crate::store::Snapshot) -> Result<(), StoreE
         )
         .into());
     }
-    check_json_text("snapshot state", &snapshot.state)?;
+    check_json("snapshot state", &snapshot.state)?;
     Ok(())
 }

@@ -89,10 +89,13 @@ fn sql<P: Projection>() -> Result<&'static acci_schema::postgres::TableSql, Quer
 }
 
 fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
-    key_object::<P>(key).map_err(|message| QueryError::ReadModel {
+    let key = key_object::<P>(key).map_err(|message| QueryError::ReadModel {
         message,
         retryable: false,
-    })
+    })?;
+    // Before any I/O: a key PostgreSQL cannot hold (a NUL in a string) is the caller's.
+    acci_core::check_json(&format!("key of `{}`", P::NAME), &key)?;
+    Ok(key)
 }
 
 #[async_trait]
@@ -145,6 +148,7 @@ impl ReadModels for PgReadModels {
                 ),
             )
         })?;
+        acci_core::check_json(&format!("value to find `{column}` by"), value)?;
         let mut probe = serde_json::Map::new();
         probe.insert(column.to_owned(), value.clone());
         let found = sqlx::query_scalar(finder)

@@ -69,6 +69,7 @@ pub(crate) async fn append(
     events: Vec<NewEvent>,
     command_id: Option<CommandId>,
 ) -> Result<AppendOutcome, StoreError> {
+    acci_core::validate_stream(stream)?;
     validate_new_events(&events)?;
     acci_core::validate_expected(expected)?;
     let expected_sql = match expected {

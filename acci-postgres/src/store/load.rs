@@ -2,16 +2,18 @@
 
 use acci_core::{
     AggregateEvent, AggregateLoad, EventId, LogBatch, Payload, ReadAll, Snapshot, StoreError,
-    StoredEvent, StreamId, TenantScope, validate_read,
+    StoredEvent, StreamId, TenantScope, stored_time, validate_read, validate_snapshot,
+    validate_stream,
 };
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgRow, PgValueFormat};
+use serde_json::Value;
+use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 use crate::error::{refused_or_store_error, store_error};
 use crate::rows::{
-    EVENT_AND_STREAM_COLUMNS, EVENT_COLUMNS, STREAM_COLUMNS, column, corrupt, log_position,
-    schema_version, stored_event, to_i64, to_u64,
+    EVENT_AND_STREAM_COLUMNS, EVENT_COLUMNS, JsonError, STREAM_COLUMNS, column, corrupt,
+    json_column, jsonb_text, log_position, schema_version, stored_event, to_i64, to_u64,
 };
 
 /// Events of one stream from `first` to `last`, both included. Stream loads see every
@@ -22,6 +24,7 @@ pub(crate) async fn load_range(
     first: u64,
     last: u64,
 ) -> Result<Vec<StoredEvent>, StoreError> {
+    validate_stream(stream)?;
     let first = i64::try_from(first).unwrap_or(i64::MAX);
     let last = i64::try_from(last).unwrap_or(i64::MAX);
     let rows = sqlx::query(&format!(
@@ -41,18 +44,51 @@ pub(crate) async fn load_range(
 }
 
 /// The newest snapshot at `state_version` and the events after it, in one round trip.
+///
+/// A snapshot whose state nests deeper than a reader hands out (written by raw SQL) is
+/// passed over like one of another shape: a second query reads every event instead.
 pub(crate) async fn load_aggregate(
     pool: &PgPool,
     stream: &StreamId,
     state_version: Option<u64>,
 ) -> Result<AggregateLoad, StoreError> {
+    validate_stream(stream)?;
     let state_version = state_version
         .map(|v| to_i64(v, "snapshot state version"))
         .transpose()?;
+    let rows = aggregate_rows(pool, stream, state_version).await?;
+    let rows = if rows
+        .iter()
+        .any(|row| matches!(row, AggregateRow::UnreadableSnapshot))
+    {
+        aggregate_rows(pool, stream, None).await?
+    } else {
+        rows
+    };
+    let mut load = AggregateLoad {
+        snapshot: None,
+        events: Vec::with_capacity(rows.len()),
+    };
+    for row in rows {
+        match row {
+            AggregateRow::Snapshot(snapshot) => load.snapshot = Some(snapshot),
+            AggregateRow::UnreadableSnapshot => {}
+            AggregateRow::Event(event) => load.events.push(event),
+        }
+    }
+    Ok(load)
+}
+
+/// The rows of `event_store.load_aggregate`.
+async fn aggregate_rows(
+    pool: &PgPool,
+    stream: &StreamId,
+    state_version: Option<i64>,
+) -> Result<Vec<AggregateRow>, StoreError> {
     // Each row is decoded as it arrives (`try_map`), while the server still sends the
     // rest, rather than after the whole result is in. Columns by position: this is the
     // hot path of every command that loads.
-    let rows = sqlx::query(include_str!("../../sql/store/load_aggregate.sql"))
+    sqlx::query(include_str!("../../sql/store/load_aggregate.sql"))
         .bind(stream.tenant.as_str())
         .bind(&*stream.aggregate_type)
         .bind(stream.aggregate_id.as_str())
@@ -66,59 +102,53 @@ pub(crate) async fn load_aggregate(
                 Err(other) => corrupt(other),
             },
             other => store_error(other, "loading an aggregate"),
-        })?;
-    let mut load = AggregateLoad {
-        snapshot: None,
-        events: Vec::with_capacity(rows.len()),
-    };
-    for row in rows {
-        match row {
-            AggregateRow::Snapshot(snapshot) => load.snapshot = Some(snapshot),
-            AggregateRow::Event(event) => load.events.push(event),
-        }
-    }
-    Ok(load)
+        })
 }
 
 /// One row of `event_store.load_aggregate`.
 enum AggregateRow {
     Snapshot(Snapshot),
+    /// A snapshot whose state nests deeper than a reader hands out.
+    UnreadableSnapshot,
     Event(AggregateEvent),
+}
+
+/// A snapshot state, or `None` for one nested deeper than a reader hands out (written
+/// by raw SQL: the API refuses such a state), which is passed over with a warning.
+fn snapshot_state(row: &PgRow, index: usize) -> Result<Option<Value>, StoreError> {
+    match json_column(row, index) {
+        Ok(state) => Ok(Some(state)),
+        Err(JsonError::TooDeep(depth)) => {
+            tracing::warn!(
+                depth,
+                "passing over a snapshot state nested too deep to read"
+            );
+            Ok(None)
+        }
+        Err(JsonError::Store(error)) => Err(error),
+    }
 }
 
 fn aggregate_row(row: &PgRow) -> Result<AggregateRow, StoreError> {
     let sequence = to_u64(column(row, 1)?, "sequence")?;
     Ok(match column::<Option<i64>>(row, 0)? {
-        Some(state_version) => AggregateRow::Snapshot(Snapshot {
-            version: sequence,
-            state_version: to_u64(state_version, "snapshot state version")?,
-            state: column(row, 5)?,
-            taken_at: column::<DateTime<Utc>>(row, 6)?,
-        }),
+        Some(state_version) => match snapshot_state(row, 5)? {
+            Some(state) => AggregateRow::Snapshot(Snapshot {
+                version: sequence,
+                state_version: to_u64(state_version, "snapshot state version")?,
+                state,
+                taken_at: column::<DateTime<Utc>>(row, 6)?,
+            }),
+            None => AggregateRow::UnreadableSnapshot,
+        },
         None => AggregateRow::Event(AggregateEvent {
             event_id: EventId::from(column::<uuid::Uuid>(row, 2)?),
             sequence,
             event_type: column(row, 3)?,
             schema_version: schema_version(column(row, 4)?)?,
-            data: Payload::Text(jsonb_text(row, 5)?),
+            data: Payload::Text(jsonb_text(row, 5)?.to_owned()),
         }),
     })
-}
-
-/// A `jsonb` column as its JSON text, without parsing it: the event decodes straight
-/// from the text. In the binary format a `jsonb` value is a version byte (1) and the text.
-fn jsonb_text(row: &PgRow, index: usize) -> Result<String, StoreError> {
-    let raw = row.try_get_raw(index).map_err(corrupt)?;
-    let format = raw.format();
-    let bytes = raw.as_bytes().map_err(corrupt)?;
-    let text = match (format, bytes.split_first()) {
-        (PgValueFormat::Binary, Some((1, text))) => text,
-        (PgValueFormat::Binary, _) => return Err(corrupt("a jsonb value of an unknown version")),
-        (PgValueFormat::Text, _) => bytes,
-    };
-    std::str::from_utf8(text)
-        .map(str::to_owned)
-        .map_err(|e| corrupt(format!("jsonb that is not UTF-8: {e}")))
 }
 
 /// The next batch of the global log; see `event_store.read_log` for why it never skips
@@ -158,7 +188,13 @@ pub(crate) async fn read_log(
             .map_err(corrupt)?
             .is_some()
         {
-            events.push(stored_event(row, None)?);
+            match stored_event(row, None) {
+                Ok(event) => events.push(event),
+                // The events before an unreadable one still come back; the next read
+                // starts at it and reports it.
+                Err(StoreError::Unreadable { .. }) if !events.is_empty() => break,
+                Err(error) => return Err(error),
+            }
         }
     }
     let next = match events.last() {
@@ -179,7 +215,9 @@ pub(crate) async fn save_snapshot(
     stream: &StreamId,
     snapshot: Snapshot,
 ) -> Result<(), StoreError> {
-    acci_core::validate_snapshot(&snapshot)?;
+    validate_stream(stream)?;
+    validate_snapshot(&snapshot)?;
+    let taken_at = stored_time("snapshot time", snapshot.taken_at)?;
     sqlx::query("SELECT snapshots.save($1, $2, $3, $4, $5, $6, $7)")
         .bind(stream.tenant.as_str())
         .bind(&*stream.aggregate_type)
@@ -187,7 +225,7 @@ pub(crate) async fn save_snapshot(
         .bind(to_i64(snapshot.version, "snapshot version")?)
         .bind(to_i64(snapshot.state_version, "snapshot state version")?)
         .bind(&snapshot.state)
-        .bind(snapshot.taken_at)
+        .bind(taken_at)
         .execute(pool)
         .await
         .map_err(|e| refused_or_store_error(e, "snapshot version", "saving a snapshot"))?;
@@ -198,6 +236,7 @@ pub(crate) async fn load_snapshot(
     pool: &PgPool,
     stream: &StreamId,
 ) -> Result<Option<Snapshot>, StoreError> {
+    validate_stream(stream)?;
     let row = sqlx::query(
         "SELECT version, state_version, state, taken_at FROM snapshots.load($1, $2, $3)",
     )
@@ -208,13 +247,16 @@ pub(crate) async fn load_snapshot(
     .await
     .map_err(|e| store_error(e, "loading a snapshot"))?;
     let Some(row) = row else { return Ok(None) };
+    let Some(state) = snapshot_state(&row, 2)? else {
+        return Ok(None);
+    };
     Ok(Some(Snapshot {
         version: to_u64(row.try_get("version").map_err(corrupt)?, "snapshot version")?,
         state_version: to_u64(
             row.try_get("state_version").map_err(corrupt)?,
             "snapshot state version",
         )?,
-        state: row.try_get("state").map_err(corrupt)?,
+        state,
         taken_at: row
             .try_get::<DateTime<Utc>, _>("taken_at")
             .map_err(corrupt)?,

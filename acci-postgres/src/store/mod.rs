@@ -247,6 +247,9 @@ impl EventStore for PgEventStore {
     }
 
     async fn read_all(&self, request: &ReadAll) -> Result<LogBatch, StoreError> {
+        // Before the pool: an invalid request is a validation error even when the
+        // database is unreachable, never a retryable one.
+        acci_core::validate_read(request)?;
         let mut conn = self
             .pool
             .acquire()
