@@ -6,7 +6,8 @@ use acci_core::{Projection, StoreError, StoredEvent};
 use async_trait::async_trait;
 use sqlx::{Executor, PgConnection};
 
-use super::batch::{BatchError, RowMemory, apply_to_table};
+use super::batch::{RowMemory, apply_to_table};
+use super::error::{BatchError, HandleError};
 use super::statements::statements;
 use crate::error::store_error;
 use crate::rows::corrupt;
@@ -123,14 +124,13 @@ impl<P: Projection> RunnerModel for Table<P> {
 ///             .execute(&mut *tx).await.map(|_| ())
 ///     }
 ///
-///     async fn handle(&self, event: &StoredEvent, tx: &mut PgConnection) -> Result<(), ProjectionError> {
+///     async fn handle(&self, event: &StoredEvent, tx: &mut PgConnection) -> Result<(), HandleError> {
 ///         sqlx::query("INSERT INTO daily_totals VALUES ($1::date, $2) \
 ///                      ON CONFLICT (day) DO UPDATE SET total = daily_totals.total + EXCLUDED.total")
 ///             .bind(event.recorded_at.date_naive())
 ///             .bind(event.data["amount"].as_i64().unwrap_or(0))
-///             .execute(&mut *tx).await
-///             .map(|_| ())
-///             .map_err(|e| ProjectionError::Storage(e.to_string()))
+///             .execute(&mut *tx).await?;
+///         Ok(())
 ///     }
 /// }
 /// ```
@@ -148,12 +148,11 @@ pub trait CustomProjection: Send + Sync + 'static {
     /// Creates its tables if missing (`CREATE TABLE IF NOT EXISTS`, unqualified names).
     async fn setup(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error>;
 
-    /// Applies one event inside the batch's transaction.
-    async fn handle(
-        &self,
-        event: &StoredEvent,
-        tx: &mut PgConnection,
-    ) -> Result<(), acci_core::ProjectionError>;
+    /// Applies one event inside the batch's transaction. A database error that may pass
+    /// when tried again (a lost connection, a serialization failure) is retried as a
+    /// storage failure, never counted against the event; any other error is the event's
+    /// own and counts toward the failure policy.
+    async fn handle(&self, event: &StoredEvent, tx: &mut PgConnection) -> Result<(), HandleError>;
 }
 
 /// A [`CustomProjection`] as the runner keeps it.
@@ -195,13 +194,9 @@ impl<C: CustomProjection> RunnerModel for Custom<C> {
         _memory: Option<&mut ()>,
     ) -> Result<(), BatchError> {
         for event in &events {
-            self.0
-                .handle(event, conn)
-                .await
-                .map_err(|e| BatchError::Event {
-                    event_id: event.event_id,
-                    error: e.to_string(),
-                })?;
+            self.0.handle(event, conn).await.map_err(|e| {
+                BatchError::from_handler(event, e, &format!("projection `{}`", C::NAME))
+            })?;
         }
         Ok(())
     }
