@@ -27,7 +27,7 @@ pub use repository::{
     CacheStats, Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy,
 };
 pub use store::{
-    AggregateLoad, AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion,
+    AggregateLoad, AppendOutcome, Appended, CommandRecord, EventKind, EventStore, ExpectedVersion,
     InMemoryEventStore, LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH,
     MAX_SCHEMA_VERSION, MAX_STORED_NUMBER, ReadAll, Snapshot, TenantScope, check_json_text,
     validate_expected, validate_new_events, validate_read, validate_snapshot,

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use acci_core::projection::{ColumnSpec, ColumnType, Scalar, TableSpec};
 use acci_core::query::{QueryError, ReadModels};
 use acci_core::{
-    AggregateId, AppendOutcome, DecodeError, EventStore, ExpectedVersion, LogPosition, Metadata,
-    NewEvent, Projection, ProjectionError, Recorded, StoredEvent, StreamId, TenantId, event,
+    AggregateId, AppendOutcome, DecodeError, EventKind, EventStore, ExpectedVersion, LogPosition,
+    Metadata, NewEvent, Projection, ProjectionError, Recorded, StoredEvent, StreamId, TenantId,
+    event,
 };
 use acci_postgres::projection::{CustomProjection, CustomProjectionRunner, HandleError};
 use acci_postgres::{
@@ -74,7 +75,7 @@ pub type Balance = BalanceOf<1>;
 impl<const FACTOR: i64> Projection for BalanceOf<FACTOR> {
     const NAME: &'static str = "balances";
     const VERSION: u32 = FACTOR as u32;
-    const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+    const EVENTS: &'static [EventKind] = &[EventKind::new("Account", "Deposited")];
     const TABLE: &'static TableSpec = &TABLE;
     type Key = String;
     type Event = Recorded<Deposited>;
@@ -590,7 +591,7 @@ struct DepositsPerTenant;
 impl CustomProjection for DepositsPerTenant {
     const NAME: &'static str = "deposits_per_tenant";
     const VERSION: u32 = 1;
-    const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+    const EVENTS: &'static [EventKind] = &[EventKind::new("Account", "Deposited")];
     const TABLES: &'static [&'static str] = &["deposits_per_tenant"];
 
     async fn setup(&self, tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {

@@ -115,7 +115,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
     let request = ReadAll::new(TenantScope::AllTenants)
         .after(after)
         .limit(context.batch_size)
-        .event_types(context.model.event_types().iter().copied());
+        .events(context.model.events().iter().cloned());
     let batch = crate::store::read_log(&mut tx, &request).await?;
     let caught_up = batch.events.len() < context.batch_size;
     if batch.events.is_empty() {

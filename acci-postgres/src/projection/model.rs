@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use acci_core::{Projection, StoreError, StoredEvent};
+use acci_core::{EventKind, Projection, StoreError, StoredEvent};
 use async_trait::async_trait;
 use sqlx::{Executor, PgConnection};
 
@@ -23,8 +23,8 @@ pub trait RunnerModel: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Its version; a different one in the database rebuilds it.
     fn version(&self) -> u32;
-    /// The stored names of the events it reads.
-    fn event_types(&self) -> &'static [&'static str];
+    /// The events it reads, by aggregate type and event type.
+    fn events(&self) -> &'static [EventKind];
     /// The tables it owns, unqualified, which a rebuild swaps in.
     fn tables(&self) -> Vec<&'static str>;
     /// Creates its tables and indexes if missing, in the schema `search_path` points at.
@@ -63,8 +63,8 @@ impl<P: Projection> RunnerModel for Table<P> {
         P::VERSION
     }
 
-    fn event_types(&self) -> &'static [&'static str] {
-        P::EVENT_TYPES
+    fn events(&self) -> &'static [EventKind] {
+        P::EVENTS
     }
 
     fn tables(&self) -> Vec<&'static str> {
@@ -116,7 +116,7 @@ impl<P: Projection> RunnerModel for Table<P> {
 /// impl CustomProjection for DailyTotals {
 ///     const NAME: &'static str = "daily_totals";
 ///     const VERSION: u32 = 1;
-///     const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+///     const EVENTS: &'static [EventKind] = &[EventKind::new("BankAccount", "Deposited")];
 ///     const TABLES: &'static [&'static str] = &["daily_totals"];
 ///
 ///     async fn setup(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
@@ -140,8 +140,9 @@ pub trait CustomProjection: Send + Sync + 'static {
     const NAME: &'static str;
     /// Its version; change it to rebuild.
     const VERSION: u32;
-    /// The stored names of the events it reads.
-    const EVENT_TYPES: &'static [&'static str];
+    /// The events it reads, by aggregate type and event type
+    /// ([`EventKind::of`], [`EventKind::new`]).
+    const EVENTS: &'static [EventKind];
     /// Every table it writes, unqualified.
     const TABLES: &'static [&'static str];
 
@@ -169,8 +170,8 @@ impl<C: CustomProjection> RunnerModel for Custom<C> {
         C::VERSION
     }
 
-    fn event_types(&self) -> &'static [&'static str] {
-        C::EVENT_TYPES
+    fn events(&self) -> &'static [EventKind] {
+        C::EVENTS
     }
 
     fn tables(&self) -> Vec<&'static str> {

@@ -11,6 +11,7 @@ use super::model::RunnerModel;
 use super::runner::Runner;
 use crate::error::store_error;
 use crate::rows::{to_i64, to_u64};
+use crate::store::event_filter;
 
 /// Whether the runner is working.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,11 +56,13 @@ impl<M: RunnerModel> Runner<M> {
     pub async fn status(&self) -> Result<RunnerStatus, RunnerError> {
         let name = self.model.name();
         let checkpoint = Checkpoint::live(name).read_prepared(&self.pool).await?;
+        let (aggregate_types, event_types) = event_filter(Some(self.model.events()));
         let lag_events: i64 = sqlx::query_scalar(include_str!("sql/lag_events.sql"))
             .bind(checkpoint.position.commit.to_string())
             .bind(to_i64(checkpoint.position.position, "log position")?)
             .bind(LAG_COUNT_LIMIT)
-            .bind(self.model.event_types())
+            .bind(aggregate_types)
+            .bind(event_types)
             .fetch_one(&self.pool)
             .await
             .map_err(|e| store_error(e, &format!("reading the lag of `{name}`")))?;
