@@ -26,6 +26,8 @@ pub struct Deposited {
 
 /// An amount whose SQL fails every time: the event's own failure.
 const BROKEN: i64 = 13;
+/// An amount the handler panics on: the event's own failure too.
+const PANICS: i64 = 666;
 
 /// Sums deposits per account. The first `blips` events it sees fail with a serialization
 /// failure (a transient database error); a deposit of [`BROKEN`] divides by zero.
@@ -66,6 +68,7 @@ impl CustomProjection for Flaky {
             .await?;
         }
         let amount = event.data["amount"].as_i64().unwrap_or(0);
+        assert_ne!(amount, PANICS, "a panicking handler");
         sqlx::query(
             "INSERT INTO flaky_totals VALUES ($1, $2 / CASE WHEN $2 = $3 THEN 0 ELSE 1 END) \
              ON CONFLICT (account) DO UPDATE SET total = flaky_totals.total + EXCLUDED.total",
@@ -178,21 +181,23 @@ async fn a_transient_database_error_in_a_custom_projection_is_retried_not_parked
     assert_eq!(totals(&db).await, [("a".into(), 5), ("b".into(), 7)]);
 }
 
-/// SQL that fails for the event itself (not a blip) is the event's failure: it is parked
-/// with its error, and the events after it project.
+/// SQL that fails for the event itself (not a blip), and a panic in the handler, are the
+/// event's failures: each is parked with its error, and the events after it project.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_statement_that_always_fails_is_the_events_own_failure() {
+async fn a_statement_that_always_fails_or_a_panic_is_the_events_own_failure() {
     let db = TestDatabase::create().await;
     let store = db.store().await;
     deposit(&store, "a", 5).await;
     deposit(&store, "a", BROKEN).await;
+    deposit(&store, "a", PANICS).await;
     let last = deposit(&store, "a", 7).await;
     let runner = runner(&db, 0, FailurePolicy::Park).await;
     run_until(&runner, last).await;
 
     let parked = runner.dead_letters().await.unwrap();
-    assert_eq!(parked.len(), 1);
+    assert_eq!(parked.len(), 2, "{parked:?}");
     assert!(parked[0].error.contains("division by zero"), "{parked:?}");
+    assert!(parked[1].error.contains("panicked"), "{parked:?}");
     assert_eq!(totals(&db).await, [("a".into(), 12)]);
 }
 
@@ -236,4 +241,25 @@ async fn status_before_prepare_is_not_prepared() {
             projection: "flaky_totals"
         })
     ));
+}
+
+/// Every public async fn of a runner returns a `Send` future, for `#[projection]` read
+/// models and hand-written ones alike (compiling is the test).
+#[allow(dead_code)]
+fn runner_futures_are_send<M: acci_postgres::projection::RunnerModel>(
+    runner: &acci_postgres::projection::Runner<M>,
+) {
+    fn boxed<'a, T>(future: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>) {
+        drop(future);
+    }
+    boxed(Box::pin(runner.prepare()));
+    boxed(Box::pin(runner.rebuild()));
+    boxed(Box::pin(runner.catch_up()));
+    boxed(Box::pin(runner.run(std::future::pending())));
+    boxed(Box::pin(runner.status()));
+    boxed(Box::pin(
+        runner.wait_for(LogPosition::START, Duration::ZERO),
+    ));
+    boxed(Box::pin(runner.dead_letters()));
+    boxed(Box::pin(runner.replay_dead_letters()));
 }

@@ -2,7 +2,9 @@
 //! commit in one transaction, or nothing does.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::task::Poll;
 
 use acci_core::{
     EventId, LogPosition, Projection, ProjectionError, ReadAll, StoredEvent, TenantScope,
@@ -295,6 +297,20 @@ async fn write_rows<P: Projection>(
             .map_err(|e| store_error(e, &format!("projection `{}`: deleting rows", P::NAME)))?;
     }
     Ok(())
+}
+
+/// Runs `future`, turning a panic while it is polled into its message: user code (a
+/// hand-written handler) fails its event, not the runner.
+pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic_message(&panic))),
+        },
+    )
+    .await
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -97,8 +97,8 @@ pub enum EventFailure {
     /// way that will not pass when tried again (a constraint, a type, a syntax error).
     #[error("the projection's SQL failed: {0}")]
     Database(sqlx::Error),
-    /// `project` (or a hand-written handler) panicked.
-    #[error("`project` panicked: {0}")]
+    /// `project`, or a hand-written projection's `handle`, panicked.
+    #[error("the projection panicked: {0}")]
     Panicked(String),
 }
 

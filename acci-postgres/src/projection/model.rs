@@ -6,8 +6,8 @@ use acci_core::{EventKind, Projection, StoreError, StoredEvent};
 use async_trait::async_trait;
 use sqlx::{Executor, PgConnection};
 
-use super::batch::{RowMemory, apply_to_table};
-use super::error::{BatchError, HandleError};
+use super::batch::{RowMemory, apply_to_table, catch_panic};
+use super::error::{BatchError, EventFailure, HandleError};
 use super::statements::statements;
 use crate::error::store_error;
 use crate::rows::corrupt;
@@ -195,9 +195,16 @@ impl<C: CustomProjection> RunnerModel for Custom<C> {
         _memory: Option<&mut ()>,
     ) -> Result<(), BatchError> {
         for event in &events {
-            self.0.handle(event, conn).await.map_err(|e| {
-                BatchError::from_handler(event, e, &format!("projection `{}`", C::NAME))
-            })?;
+            catch_panic(self.0.handle(event, conn))
+                .await
+                .map_err(|panic| BatchError::Event {
+                    event_id: event.event_id,
+                    position: event.position,
+                    error: EventFailure::Panicked(panic),
+                })?
+                .map_err(|e| {
+                    BatchError::from_handler(event, e, &format!("projection `{}`", C::NAME))
+                })?;
         }
         Ok(())
     }
