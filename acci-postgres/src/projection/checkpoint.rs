@@ -89,7 +89,7 @@ impl Checkpoint {
         self,
         conn: impl PgExecutor<'c>,
     ) -> Result<Option<CheckpointRow>, StoreError> {
-        let Some(row) = sqlx::query(include_str!("sql/checkpoint_read.sql"))
+        let Some(row) = sqlx::query(include_str!("../../sql/projection/checkpoint_read.sql"))
             .bind(self.key())
             .fetch_optional(conn)
             .await
@@ -150,7 +150,7 @@ impl Checkpoint {
         conn: &mut PgConnection,
         version: u32,
     ) -> Result<(), StoreError> {
-        sqlx::query(include_str!("sql/checkpoint_reset.sql"))
+        sqlx::query(include_str!("../../sql/projection/checkpoint_reset.sql"))
             .bind(self.key())
             .bind(version_param(version))
             .execute(conn)
@@ -173,7 +173,7 @@ impl Checkpoint {
             counts,
             last_event_at,
         } = advance;
-        let moved = sqlx::query(include_str!("sql/checkpoint_advance.sql"))
+        let moved = sqlx::query(include_str!("../../sql/projection/checkpoint_advance.sql"))
             .bind(self.key())
             .bind(to.commit.to_string())
             .bind(to_i64(to.position, "log position")?)
@@ -198,7 +198,7 @@ impl Checkpoint {
     pub(crate) async fn promote(self, conn: &mut PgConnection) -> Result<(), StoreError> {
         debug_assert!(self.rebuild, "only a rebuild's checkpoint is promoted");
         let doing = self.doing("promoting the rebuilt checkpoint");
-        sqlx::query(include_str!("sql/checkpoint_promote.sql"))
+        sqlx::query(include_str!("../../sql/projection/checkpoint_promote.sql"))
             .bind(self.projection)
             .bind(self.key())
             .execute(&mut *conn)
@@ -214,7 +214,7 @@ impl Checkpoint {
 
     /// Counts one parked event that projected on replay.
     pub(crate) async fn count_replayed(self, conn: &mut PgConnection) -> Result<(), StoreError> {
-        sqlx::query(include_str!("sql/checkpoint_replayed.sql"))
+        sqlx::query(include_str!("../../sql/projection/checkpoint_replayed.sql"))
             .bind(self.key())
             .execute(conn)
             .await

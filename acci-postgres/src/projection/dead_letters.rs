@@ -48,7 +48,7 @@ pub(crate) async fn park(
 ) -> Result<(), StoreError> {
     tracing::warn!(projection, event_id = %event.event_id, event_type = %event.event_type, %error,
         "parking an event that does not project");
-    sqlx::query(include_str!("sql/dead_letter_park.sql"))
+    sqlx::query(include_str!("../../sql/projection/dead_letter_park.sql"))
         .bind(projection)
         .bind(event.event_id.as_uuid())
         .bind(event.stream.tenant.as_str())
@@ -92,7 +92,7 @@ impl<M: RunnerModel> Runner<M> {
             tx.execute("SELECT set_config('acci.all_tenants', 'on', true)")
                 .await
                 .map_err(|e| store_error(e, &doing))?;
-            let row = sqlx::query(include_str!("sql/dead_letter_event.sql"))
+            let row = sqlx::query(include_str!("../../sql/projection/dead_letter_event.sql"))
                 .bind(letter.event_id.as_uuid())
                 .fetch_optional(&mut *tx)
                 .await
@@ -120,13 +120,15 @@ impl<M: RunnerModel> Runner<M> {
                 }
                 Err(BatchError::Event { error, .. }) => {
                     drop(tx);
-                    sqlx::query(include_str!("sql/dead_letter_failed_again.sql"))
-                        .bind(name)
-                        .bind(letter.event_id.as_uuid())
-                        .bind(error.to_string())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| store_error(e, &doing))?;
+                    sqlx::query(include_str!(
+                        "../../sql/projection/dead_letter_failed_again.sql"
+                    ))
+                    .bind(name)
+                    .bind(letter.event_id.as_uuid())
+                    .bind(error.to_string())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| store_error(e, &doing))?;
                     replayed.still_failing += 1;
                 }
                 Err(BatchError::Runner(error)) => return Err(error),
@@ -137,7 +139,7 @@ impl<M: RunnerModel> Runner<M> {
 
     /// The events this projection parked, oldest first.
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, RunnerError> {
-        let rows = sqlx::query(include_str!("sql/dead_letter_list.sql"))
+        let rows = sqlx::query(include_str!("../../sql/projection/dead_letter_list.sql"))
             .bind(self.model.name())
             .fetch_all(&self.pool)
             .await

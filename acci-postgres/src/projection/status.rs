@@ -57,15 +57,16 @@ impl<M: RunnerModel> Runner<M> {
         let name = self.model.name();
         let checkpoint = Checkpoint::live(name).read_prepared(&self.pool).await?;
         let (aggregate_types, event_types) = event_filter(Some(self.model.events()));
-        let lag_events: i64 = sqlx::query_scalar(include_str!("sql/lag_events.sql"))
-            .bind(checkpoint.position.commit.to_string())
-            .bind(to_i64(checkpoint.position.position, "log position")?)
-            .bind(LAG_COUNT_LIMIT)
-            .bind(aggregate_types)
-            .bind(event_types)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| store_error(e, &format!("reading the lag of `{name}`")))?;
+        let lag_events: i64 =
+            sqlx::query_scalar(include_str!("../../sql/projection/lag_events.sql"))
+                .bind(checkpoint.position.commit.to_string())
+                .bind(to_i64(checkpoint.position.position, "log position")?)
+                .bind(LAG_COUNT_LIMIT)
+                .bind(aggregate_types)
+                .bind(event_types)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| store_error(e, &format!("reading the lag of `{name}`")))?;
         Ok(RunnerStatus {
             name,
             version: checkpoint.version,
