@@ -27,7 +27,7 @@ pub use repository::{
     CacheStats, Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy,
 };
 pub use store::{
-    AggregateLoad, AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion,
+    AggregateLoad, AppendOutcome, Appended, CommandRecord, EventKind, EventStore, ExpectedVersion,
     InMemoryEventStore, LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_JSON_DEPTH,
     MAX_READ_BATCH, MAX_READ_JSON_DEPTH, MAX_SCHEMA_VERSION, MAX_STORED_NUMBER,
     MIN_STORED_TIME_MICROS, ReadAll, Snapshot, TenantScope, canonical_json, check_json,

@@ -25,7 +25,7 @@ mod rows;
 mod store;
 
 pub use migrate::{FUNCTIONS, MIGRATIONS, Migration, SqlFunction};
-pub use projection::{FailurePolicy, PgReadModels, ProjectionRunner, RunnerOptions};
+pub use projection::{FailurePolicy, PgReadModels, ProjectionRunner, RunnerError, RunnerOptions};
 pub use store::{HorizonHolder, NOTIFY_INTERVAL, PING_IDLE_AFTER, PgEventStore};
 
 /// The URL tests and examples use when `DATABASE_URL` is not set.

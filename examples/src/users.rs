@@ -203,6 +203,7 @@ impl Handle<Deactivate> for User {
 /// What a reader sees of a user: searchable by name and by e-mail address.
 #[projection(
     table = "user_view",
+    aggregates(User),
     events(UserCreated, EmailChanged, UserDeactivated)
 )]
 pub struct UserView {
@@ -253,6 +254,7 @@ impl Project<UserDeactivated> for UserView {
 /// What a reader sees of a tenant: its name and how many active users it has.
 #[projection(
     table = "tenant_view",
+    aggregates(Tenant, User),
     events(TenantCreated, UserCreated, UserDeactivated)
 )]
 pub struct TenantView {

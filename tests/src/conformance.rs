@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use acci_core::{
     AggregateEvent, AggregateId, AppendOutcome, Appended, CommandId, CommandRecord, EventId,
-    EventStore, ExpectedVersion, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, Metadata,
-    NewEvent, Payload, ReadAll, Snapshot, StoreError, StreamId, TenantId, TenantScope,
+    EventKind, EventStore, ExpectedVersion, LogPosition, MAX_EVENTS_PER_APPEND, MAX_READ_BATCH,
+    Metadata, NewEvent, Payload, ReadAll, Snapshot, StoreError, StreamId, TenantId, TenantScope,
 };
 use serde_json::{Value, json};
 
@@ -47,6 +47,7 @@ macro_rules! conformance_tests {
             payload_and_metadata_round_trip,
             global_log_reads_every_event_once_in_batches,
             global_log_filters_by_event_type,
+            global_log_filters_by_aggregate_and_event_type,
             global_log_is_scoped_to_a_tenant,
             global_log_rejects_bad_requests,
             snapshots_keep_the_newest_per_stream,
@@ -602,9 +603,10 @@ pub async fn global_log_filters_by_event_type<S: EventStore + ?Sized>(store: Arc
     ];
     let events = kinds.iter().map(|k| event(k, json!({}))).collect();
     append(&*store, &s, ExpectedVersion::NoStream, events).await;
-    let request = ReadAll::new(TenantScope::AllTenants)
-        .limit(2)
-        .event_types(["Deposited", "Closed"]);
+    let request = ReadAll::new(TenantScope::AllTenants).limit(2).events([
+        EventKind::new("Account", "Deposited"),
+        EventKind::new("Account", "Closed"),
+    ]);
     let seen: Vec<(u64, String)> = read_everything(&*store, request, 4)
         .await
         .into_iter()
@@ -617,6 +619,57 @@ pub async fn global_log_filters_by_event_type<S: EventStore + ?Sized>(store: Arc
         (6, "Deposited".into()),
     ];
     assert_eq!(seen, expected);
+}
+
+/// The filter selects by aggregate type and event type: two aggregates that both store an
+/// `Opened` are told apart, and a kind without an aggregate type selects it from both.
+pub async fn global_log_filters_by_aggregate_and_event_type<S: EventStore + ?Sized>(store: Arc<S>) {
+    let account = stream("t1", "Account", "a");
+    let loan = stream("t1", "Loan", "l");
+    for (s, kinds) in [
+        (&account, ["Opened", "Deposited"]),
+        (&loan, ["Opened", "Repaid"]),
+    ] {
+        let events = kinds.iter().map(|k| event(k, json!({}))).collect();
+        append(&*store, s, ExpectedVersion::NoStream, events).await;
+    }
+    let read = |kinds: Vec<EventKind>, expected: usize| {
+        let store = Arc::clone(&store);
+        async move {
+            let request = ReadAll::new(TenantScope::AllTenants).limit(1).events(kinds);
+            read_everything(&*store, request, expected)
+                .await
+                .into_iter()
+                .map(|e| (e.stream.aggregate_type.to_string(), e.event_type))
+                .collect::<Vec<_>>()
+        }
+    };
+    let pair = |a: &str, e: &str| (a.to_owned(), e.to_owned());
+    assert_eq!(
+        read(vec![EventKind::new("Account", "Opened")], 1).await,
+        [pair("Account", "Opened")],
+        "the loan's `Opened` is not the account's"
+    );
+    assert_eq!(
+        read(
+            vec![
+                EventKind::new("Loan", "Opened"),
+                EventKind::new("Account", "Deposited")
+            ],
+            2
+        )
+        .await,
+        [pair("Account", "Deposited"), pair("Loan", "Opened")]
+    );
+    assert_eq!(
+        read(vec![EventKind::any_aggregate("Opened")], 2).await,
+        [pair("Account", "Opened"), pair("Loan", "Opened")]
+    );
+    assert!(
+        read(vec![EventKind::new("Loan", "Deposited")], 0)
+            .await
+            .is_empty()
+    );
 }
 
 /// A tenant-scoped read never returns another tenant's events; `AllTenants` returns all.
@@ -651,8 +704,9 @@ pub async fn global_log_rejects_bad_requests<S: EventStore + ?Sized>(store: Arc<
     for request in [
         ReadAll::new(TenantScope::AllTenants).limit(0),
         ReadAll::new(TenantScope::AllTenants).limit(MAX_READ_BATCH + 1),
-        ReadAll::new(TenantScope::AllTenants).event_types(Vec::<String>::new()),
-        ReadAll::new(TenantScope::AllTenants).event_types([""]),
+        ReadAll::new(TenantScope::AllTenants).events([]),
+        ReadAll::new(TenantScope::AllTenants).events([EventKind::any_aggregate("")]),
+        ReadAll::new(TenantScope::AllTenants).events([EventKind::new("", "Opened")]),
     ] {
         assert!(
             matches!(

@@ -167,6 +167,7 @@ pub mod domain {
     /// One row per account.
     #[projection(
         table = "account_balances",
+        aggregates(BankAccount),
         events(Opened, Deposited, Closed),
         version = 3
     )]
@@ -312,8 +313,16 @@ fn generated_code_works_under_strict_lints() {
 fn generated_projection_works_under_strict_lints() {
     assert_eq!(AccountBalance::NAME, "account_balances");
     assert_eq!(
-        AccountBalance::EVENT_TYPES,
-        ["AccountOpened", "Deposited", "AccountClosed"]
+        AccountBalance::EVENTS,
+        [
+            acci_core::EventKind::new("BankAccount", "AccountOpened"),
+            acci_core::EventKind::new("BankAccount", "Deposited"),
+            acci_core::EventKind::new("BankAccount", "AccountClosed"),
+        ]
+    );
+    assert_eq!(
+        DailyDeposits::EVENTS,
+        [acci_core::EventKind::any_aggregate("Deposited")]
     );
     assert!(AccountBalance::TABLE.is_indexed("owner_name"));
     assert_eq!(DailyDeposits::TABLE.key_columns().count(), 2);

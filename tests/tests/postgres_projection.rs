@@ -11,11 +11,14 @@ use std::time::{Duration, Instant};
 use acci_core::projection::{ColumnSpec, ColumnType, Scalar, TableSpec};
 use acci_core::query::{QueryError, ReadModels};
 use acci_core::{
-    AggregateId, AppendOutcome, DecodeError, EventStore, ExpectedVersion, LogPosition, Metadata,
-    NewEvent, Projection, ProjectionError, Recorded, StoredEvent, StreamId, TenantId, event,
+    AggregateId, AppendOutcome, DecodeError, EventKind, EventStore, ExpectedVersion, LogPosition,
+    Metadata, NewEvent, Projection, ProjectionError, Recorded, StoredEvent, StreamId, TenantId,
+    event,
 };
-use acci_postgres::projection::{CustomProjection, CustomProjectionRunner};
-use acci_postgres::{FailurePolicy, PgEventStore, PgReadModels, ProjectionRunner, RunnerOptions};
+use acci_postgres::projection::{CustomProjection, CustomProjectionRunner, HandleError};
+use acci_postgres::{
+    FailurePolicy, PgEventStore, PgReadModels, ProjectionRunner, RunnerError, RunnerOptions,
+};
 use acci_tests::pg::{APP_LOGIN, READER_LOGIN, TestDatabase};
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +75,7 @@ pub type Balance = BalanceOf<1>;
 impl<const FACTOR: i64> Projection for BalanceOf<FACTOR> {
     const NAME: &'static str = "balances";
     const VERSION: u32 = FACTOR as u32;
-    const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+    const EVENTS: &'static [EventKind] = &[EventKind::new("Account", "Deposited")];
     const TABLE: &'static TableSpec = &TABLE;
     type Key = String;
     type Event = Recorded<Deposited>;
@@ -482,9 +485,17 @@ async fn a_changed_version_rebuilds_while_readers_read() {
     // An older build that starts later stays out of the way instead of rebuilding back.
     let refused = runner(&db).await.prepare().await.unwrap_err();
     assert!(
-        refused.to_string().contains("newer than this build"),
-        "{refused}"
+        matches!(
+            refused,
+            RunnerError::NewerVersion {
+                projection: "balances",
+                stored: 2,
+                build: 1
+            }
+        ),
+        "{refused:?}"
     );
+    assert!(!refused.is_retryable());
 }
 
 /// The query side reads the read model by key, by page and by an indexed column, as the
@@ -589,7 +600,7 @@ struct DepositsPerTenant;
 impl CustomProjection for DepositsPerTenant {
     const NAME: &'static str = "deposits_per_tenant";
     const VERSION: u32 = 1;
-    const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+    const EVENTS: &'static [EventKind] = &[EventKind::new("Account", "Deposited")];
     const TABLES: &'static [&'static str] = &["deposits_per_tenant"];
 
     async fn setup(&self, tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
@@ -603,7 +614,7 @@ impl CustomProjection for DepositsPerTenant {
         &self,
         event: &StoredEvent,
         tx: &mut sqlx::PgConnection,
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(), HandleError> {
         sqlx::query(
             "INSERT INTO deposits_per_tenant VALUES ($1, $2) \
              ON CONFLICT (tenant) DO UPDATE SET total = deposits_per_tenant.total + EXCLUDED.total",
@@ -611,9 +622,8 @@ impl CustomProjection for DepositsPerTenant {
         .bind(event.stream.tenant.as_str())
         .bind(event.data["amount"].as_i64().unwrap_or(0))
         .execute(&mut *tx)
-        .await
-        .map(|_| ())
-        .map_err(|e| ProjectionError::Storage(e.to_string()))
+        .await?;
+        Ok(())
     }
 }
 

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use acci_core::{
-    AggregateId, EventId, EventStore, ExpectedVersion, LogPosition, MAX_JSON_DEPTH, Metadata,
-    NewEvent, ReadAll, Snapshot, StoreError, StreamId, TenantId, TenantScope,
+    AggregateId, EventId, EventKind, EventStore, ExpectedVersion, LogPosition, MAX_JSON_DEPTH,
+    Metadata, NewEvent, ReadAll, Snapshot, StoreError, StreamId, TenantId, TenantScope,
 };
 use acci_postgres::PgEventStore;
 use chrono::Utc;
@@ -141,9 +141,9 @@ async fn invalid_requests_are_validation_errors_without_a_database() {
     );
     assert_invalid(
         store
-            .read_all(&ReadAll::new(tenant.clone()).event_types(Vec::<String>::new()))
+            .read_all(&ReadAll::new(tenant.clone()).events(Vec::<EventKind>::new()))
             .await,
-        "event type filter",
+        "event filter",
     );
     assert_invalid(
         store

@@ -78,7 +78,7 @@ impl<P: Projection> InMemoryProjection<P> {
             let request = ReadAll::new(TenantScope::AllTenants)
                 .after(after)
                 .limit(self.batch_size)
-                .event_types(P::EVENT_TYPES.iter().copied());
+                .events(P::EVENTS.iter().cloned());
             let batch = store
                 .read_all(&request)
                 .await

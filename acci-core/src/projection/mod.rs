@@ -20,10 +20,11 @@ pub use table::{ColumnSpec, ColumnType, Scalar, TableSpec};
 use crate::error::DecodeError;
 use crate::event::{Recorded, StoredEvent};
 use crate::ids::AggregateId;
+use crate::store::EventKind;
 
 /// A read model: one row per key, fed by events. Implemented by `#[projection]`.
 ///
-/// The runner reads only [`EVENT_TYPES`](Projection::EVENT_TYPES), decodes each event
+/// The runner reads only the [`EVENTS`](Projection::EVENTS) it selects, decodes each event
 /// with [`decode`](Projection::decode), finds the row it changes with
 /// [`event_key`](Projection::event_key), and applies it with
 /// [`project_event`](Projection::project_event); a row that is `None` afterwards is
@@ -33,8 +34,10 @@ pub trait Projection: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
     const NAME: &'static str;
     /// The read model's version (`version = N`); a changed version rebuilds it.
     const VERSION: u32;
-    /// The stored names of the events it reads, in the order of `events(...)`.
-    const EVENT_TYPES: &'static [&'static str];
+    /// The events it reads, by aggregate type and event type: each event of
+    /// `events(...)`, in order, from each aggregate of `aggregates(...)` (or from any
+    /// aggregate type when `aggregates` is not given).
+    const EVENTS: &'static [EventKind];
     /// The table: its name and columns, from which an adapter renders its statements.
     const TABLE: &'static TableSpec;
 

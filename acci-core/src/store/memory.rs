@@ -242,10 +242,11 @@ impl EventStore for InMemoryEventStore {
             .iter()
             .filter(|e| request.scope.includes(&e.stream.tenant))
             .filter(|e| {
-                request
-                    .event_types
-                    .as_ref()
-                    .is_none_or(|types| types.contains(&e.event_type))
+                request.events.as_ref().is_none_or(|kinds| {
+                    kinds
+                        .iter()
+                        .any(|kind| kind.matches(&e.stream.aggregate_type, &e.event_type))
+                })
             })
             .take(request.limit)
             .cloned()

@@ -5,6 +5,7 @@
 
 mod json;
 mod memory;
+mod selection;
 mod validate;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 pub use json::{MAX_JSON_DEPTH, MAX_READ_JSON_DEPTH, canonical_json, check_json, json_text_depth};
 pub use memory::InMemoryEventStore;
+pub use selection::EventKind;
 pub use validate::{
     MAX_EVENTS_PER_APPEND, MAX_READ_BATCH, MAX_SCHEMA_VERSION, MAX_STORED_NUMBER,
     MIN_STORED_TIME_MICROS, stored_time, validate_expected, validate_new_events, validate_read,
@@ -159,8 +161,9 @@ pub struct ReadAll {
     pub after: LogPosition,
     /// At most this many events, 1 to [`MAX_READ_BATCH`].
     pub limit: usize,
-    /// Only events stored under these type names; `None` reads every type.
-    pub event_types: Option<Vec<String>>,
+    /// Only events of these kinds (aggregate type and event type); `None` reads every
+    /// event.
+    pub events: Option<Vec<EventKind>>,
 }
 
 impl ReadAll {
@@ -170,7 +173,7 @@ impl ReadAll {
             scope,
             after: LogPosition::START,
             limit: 1_000,
-            event_types: None,
+            events: None,
         }
     }
 
@@ -186,13 +189,13 @@ impl ReadAll {
         self
     }
 
-    /// Reads only these event types.
-    pub fn event_types<I, T>(mut self, types: I) -> Self
+    /// Reads only events of these kinds: [`EventKind::of`] one event of one aggregate,
+    /// [`EventKind::all_of`] every event of an aggregate.
+    pub fn events<I>(mut self, kinds: I) -> Self
     where
-        I: IntoIterator<Item = T>,
-        T: Into<String>,
+        I: IntoIterator<Item = EventKind>,
     {
-        self.event_types = Some(types.into_iter().map(Into::into).collect());
+        self.events = Some(kinds.into_iter().collect());
         self
     }
 }

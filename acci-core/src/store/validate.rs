@@ -144,16 +144,19 @@ pub fn validate_read(request: &ReadAll) -> Result<(), StoreError> {
         )
         .into());
     }
-    if let Some(types) = &request.event_types {
-        if types.is_empty() {
+    if let Some(kinds) = &request.events {
+        if kinds.is_empty() {
             return Err(ValidationError::new(
-                "event type filter",
-                "is empty, so it would match nothing; pass `None` to read every type",
+                "event filter",
+                "is empty, so it would match nothing; pass `None` to read every event",
             )
             .into());
         }
-        for name in types {
-            validate_type_name("event type in the filter", name)?;
+        for kind in kinds {
+            if let Some(aggregate_type) = &kind.aggregate_type {
+                validate_type_name("aggregate type in the filter", aggregate_type)?;
+            }
+            validate_type_name("event type in the filter", &kind.event_type)?;
         }
     }
     Ok(())

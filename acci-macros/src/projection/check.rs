@@ -48,6 +48,8 @@ pub(crate) struct Model {
     pub(crate) table: String,
     pub(crate) version: u32,
     pub(crate) enum_ident: syn::Ident,
+    /// The aggregates the events are read from; empty: any aggregate type.
+    pub(crate) aggregates: Vec<syn::Path>,
     pub(crate) events: Vec<ListedEvent>,
     pub(crate) columns: Vec<Column>,
 }
@@ -195,6 +197,7 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
         table,
         version: args.version.map_or(1, |(v, _)| v),
         enum_ident,
+        aggregates: args.aggregates,
         events,
         columns,
     })

@@ -200,6 +200,7 @@ fn projection_impl(model: &Model) -> TokenStream {
     let version = model.version;
     let paths: Vec<_> = model.events.iter().map(|e| &e.path).collect();
     let variants: Vec<_> = model.events.iter().map(|e| &e.variant).collect();
+    let kinds = event_kinds(model);
     let table = table_spec(model);
     let (key_type, row_key) = key(model);
     let key_object = key_object(model);
@@ -216,7 +217,7 @@ fn projection_impl(model: &Model) -> TokenStream {
         impl #rt::Projection for #ident {
             const NAME: &'static str = #name;
             const VERSION: u32 = #version;
-            const EVENT_TYPES: &'static [&'static str] = &[#(<#paths as #rt::Event>::EVENT_TYPE),*];
+            const EVENTS: &'static [#rt::EventKind] = &[#(#kinds),*];
             const TABLE: &'static #rt::projection::TableSpec = #table;
             type Key = #key_type;
             type Event = #enum_ident;
@@ -278,6 +279,25 @@ fn projection_impl(model: &Model) -> TokenStream {
             }
         }
     }
+}
+
+/// The `EVENTS` the projection selects: each listed event of each listed aggregate, or of
+/// any aggregate when none is listed.
+fn event_kinds(model: &Model) -> Vec<TokenStream> {
+    let rt = &model.rt;
+    let events = model.events.iter().map(|e| &e.path);
+    if model.aggregates.is_empty() {
+        return events
+            .map(|event| quote!(#rt::EventKind::any_aggregate(<#event as #rt::Event>::EVENT_TYPE)))
+            .collect();
+    }
+    events
+        .flat_map(|event| {
+            model.aggregates.iter().map(move |aggregate| {
+                quote_spanned!(aggregate.span()=> #rt::EventKind::of::<#aggregate, #event>())
+            })
+        })
+        .collect()
 }
 
 /// The `&TableSpec` constant: the table's name and columns, as the shared column model

@@ -10,7 +10,14 @@ use crate::common::{
     parse_runtime, parse_version, skip_value, unknown_key, unknown_key_of,
 };
 
-pub(crate) const KEYS: &[&str] = &["table", "events", "version", "event_enum", "crate"];
+pub(crate) const KEYS: &[&str] = &[
+    "table",
+    "aggregates",
+    "events",
+    "version",
+    "event_enum",
+    "crate",
+];
 pub(crate) const FIELD_KEYS: &[&str] = &["key", "index", "json", "column"];
 pub(crate) const ATTRIBUTE: &str = "#[projection]";
 const VERSION_RULES: VersionRules = VersionRules {
@@ -28,6 +35,9 @@ pub(crate) struct ProjectionArgs {
     pub(crate) table: Option<syn::LitStr>,
     /// `events` itself, the span of its parentheses, and the listed types in order.
     pub(crate) events: Option<(syn::Ident, Span, Vec<syn::Path>)>,
+    /// The aggregates whose streams the listed events are read from; empty: every
+    /// aggregate type that stores them.
+    pub(crate) aggregates: Vec<syn::Path>,
     pub(crate) version: Option<(u32, syn::LitInt)>,
     pub(crate) event_enum: Option<syn::Ident>,
     pub(crate) runtime: Option<TokenStream>,
@@ -121,6 +131,7 @@ fn parse_entry(
                 parsed.events = Some((ident, span, list));
             }
         }
+        "aggregates" => parsed.aggregates = parse_aggregate_list(cx, meta),
         "version" => parsed.version = parse_version(cx, meta, &VERSION_RULES),
         "event_enum" => {
             parsed.event_enum = parse_key_value::<syn::Ident>(
@@ -135,6 +146,49 @@ fn parse_entry(
         _ => unreachable!("every key in KEYS is handled"),
     }
     Ok(())
+}
+
+/// `aggregates(BankAccount, Loan)`: a non-empty list of aggregate type paths.
+fn parse_aggregate_list(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> Vec<syn::Path> {
+    const HELP: &str = "write `aggregates(BankAccount)`: the aggregates whose streams the listed events are read from";
+    let parsed = meta
+        .input
+        .parse::<proc_macro2::Group>()
+        .ok()
+        .and_then(|group| {
+            if group.delimiter() != proc_macro2::Delimiter::Parenthesis {
+                return None;
+            }
+            let parser = |input: syn::parse::ParseStream<'_>| {
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated_with(
+                    input,
+                    syn::Path::parse_mod_style,
+                )
+            };
+            match parser.parse2(group.stream()) {
+                Ok(list) => Some(list.into_iter().collect::<Vec<_>>()),
+                Err(error) => {
+                    cx.push(help_error(error, HELP));
+                    Some(Vec::new())
+                }
+            }
+        });
+    match parsed {
+        Some(list) if list.is_empty() => {
+            cx.error_at(&meta.path, "`aggregates` lists no aggregate", HELP);
+            Vec::new()
+        }
+        Some(list) => list,
+        None => {
+            cx.error_at(
+                &meta.path,
+                "`aggregates` needs a list of aggregate types",
+                HELP,
+            );
+            skip_value(meta);
+            Vec::new()
+        }
+    }
 }
 
 /// The keys of every `#[projection(...)]` on `field`.

@@ -35,6 +35,26 @@ fn simple_projection() {
     ));
 }
 
+/// `aggregates(...)`: each listed event from each listed aggregate (compiled and run by
+/// `tests/tests/lints.rs` and `tests/tests/in_memory_projection.rs`).
+#[test]
+fn events_of_listed_aggregates() {
+    insta::assert_snapshot!(expand(
+        quote!(
+            table = "openings",
+            aggregates(BankAccount, bank::Loan),
+            events(Opened, Closed)
+        ),
+        quote! {
+            pub struct Openings {
+                #[projection(key)]
+                pub id: String,
+                pub open: bool,
+            }
+        }
+    ));
+}
+
 #[test]
 fn composite_key_with_renamed_event_enum() {
     insta::assert_snapshot!(expand(

@@ -16,8 +16,13 @@
 -- security policies then admit only those rows; the query names the tenant as well, so
 -- that it reads the tenant's index. p_tenant NULL reads every tenant; that needs
 -- membership in acci_all_tenants.
+--
+-- The filter selects events by (aggregate type, event type), pair by pair from two arrays
+-- of one length: two aggregates may both store an "Opened". A NULL aggregate type selects
+-- the event type from every aggregate type; NULL arrays select every event.
 CREATE OR REPLACE FUNCTION event_store.read_log(
-    p_tenant text, p_after_transaction xid8, p_after_position bigint, p_limit integer, p_event_types text[]
+    p_tenant text, p_after_transaction xid8, p_after_position bigint, p_limit integer,
+    p_aggregate_types text[], p_event_types text[]
 ) RETURNS TABLE (
     horizon text, global_position bigint, transaction_id text, event_id uuid, tenant_id text,
     aggregate_type text, aggregate_id text, sequence bigint, event_type text, schema_version integer,
@@ -41,7 +46,12 @@ BEGIN
                   SELECT * FROM event_store.events ev
                    WHERE (ev.transaction_id, ev.position) > (p_after_transaction, p_after_position)
                      AND ev.transaction_id < h.horizon
-                     AND (p_event_types IS NULL OR ev.event_type = ANY (p_event_types))
+                     AND (p_event_types IS NULL OR (
+                         ev.event_type = ANY (p_event_types)
+                         AND EXISTS (
+                             SELECT 1 FROM unnest(p_aggregate_types, p_event_types) AS k(aggregate_type, event_type)
+                              WHERE k.event_type = ev.event_type
+                                AND (k.aggregate_type IS NULL OR k.aggregate_type = ev.aggregate_type))))
                    ORDER BY ev.transaction_id, ev.position
                    LIMIT p_limit
               ) e ON true
@@ -59,7 +69,12 @@ BEGIN
                    WHERE ev.tenant_id = p_tenant
                      AND (ev.transaction_id, ev.position) > (p_after_transaction, p_after_position)
                      AND ev.transaction_id < h.horizon
-                     AND (p_event_types IS NULL OR ev.event_type = ANY (p_event_types))
+                     AND (p_event_types IS NULL OR (
+                         ev.event_type = ANY (p_event_types)
+                         AND EXISTS (
+                             SELECT 1 FROM unnest(p_aggregate_types, p_event_types) AS k(aggregate_type, event_type)
+                              WHERE k.event_type = ev.event_type
+                                AND (k.aggregate_type IS NULL OR k.aggregate_type = ev.aggregate_type))))
                    ORDER BY ev.transaction_id, ev.position
                    LIMIT p_limit
               ) e ON true
@@ -68,5 +83,5 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION event_store.read_log(text, xid8, bigint, integer, text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION event_store.read_log(text, xid8, bigint, integer, text[]) TO acci_app;
+REVOKE ALL ON FUNCTION event_store.read_log(text, xid8, bigint, integer, text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION event_store.read_log(text, xid8, bigint, integer, text[], text[]) TO acci_app;

@@ -1,26 +1,34 @@
 //! One batch of a projection, applied exactly once: the rows it changes and the checkpoint
 //! commit in one transaction, or nothing does.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::task::Poll;
 
-use acci_core::{EventId, LogPosition, Projection, ReadAll, StoreError, StoredEvent, TenantScope};
-use chrono::{DateTime, Utc};
+use acci_core::{
+    EventId, LogPosition, Projection, ProjectionError, ReadAll, StoredEvent, TenantScope,
+};
 use serde_json::Value;
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{Connection, PgConnection};
 
+use super::checkpoint::{Advance, Checkpoint, Counts};
+use super::dead_letters::park;
+use super::error::{BatchError, EventFailure};
 use super::model::RunnerModel;
+use super::options::FailurePolicy;
+use super::runner::Failures;
 use super::statements::{key_object, statements};
 use crate::error::store_error;
-use crate::rows::{corrupt, log_position, to_i64};
+use crate::rows::corrupt;
 
 /// What a committed batch did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BatchOutcome {
-    /// Events applied to the read model.
-    pub(crate) applied: u64,
-    /// Events parked in the dead-letter table instead.
-    pub(crate) parked: u64,
+    /// Events applied to the read model, parked and skipped instead.
+    pub(crate) counts: Counts,
+    /// The events it parked or skipped: their failures are settled.
+    pub(crate) set_aside: Vec<EventId>,
     /// Whether the log had nothing more: the runner may wait for a notification.
     pub(crate) caught_up: bool,
     /// Where the checkpoint stands now.
@@ -65,99 +73,71 @@ impl<P: Projection> RowMemory<P> {
     }
 }
 
-/// Why a batch did not commit: the storage failed (the runner tries the batch again), or
-/// one event failed to project (the runner retries, then parks it, by its policy).
-#[derive(Debug)]
-pub enum BatchError {
-    /// The database failed; the batch can run again.
-    Storage(StoreError),
-    /// One event failed to project (decode, key, or a panic in `project`); nothing of the
-    /// batch was kept.
-    Event {
-        /// The event that failed.
-        event_id: EventId,
-        /// Why.
-        error: String,
-    },
+/// What one batch works with.
+pub(crate) struct BatchContext<'a, M> {
+    /// The read model.
+    pub(crate) model: &'a M,
+    /// The schema its tables are in: the live one, or a rebuild's.
+    pub(crate) schema: &'static str,
+    /// The checkpoint it moves.
+    pub(crate) checkpoint: Checkpoint,
+    /// Events per batch.
+    pub(crate) batch_size: usize,
+    /// Events that failed before; those due under `policy` are set aside, not applied.
+    pub(crate) failures: &'a Failures,
+    /// The failure policy: parks, or skips under [`FailurePolicy::Skip`].
+    pub(crate) policy: FailurePolicy,
+    /// Where the previous batch left the checkpoint, if this runner knows: then it is
+    /// not read again (the compare-and-set that moves it still catches another runner
+    /// that moved it meanwhile).
+    pub(crate) known: Option<LogPosition>,
 }
 
-impl From<StoreError> for BatchError {
-    fn from(error: StoreError) -> Self {
-        BatchError::Storage(error)
-    }
-}
-
-/// Where a batch writes: the live table and checkpoint, or a rebuild beside them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Target<'a> {
-    /// The schema the table is in.
-    pub(crate) schema: &'a str,
-    /// The name of the checkpoint row.
-    pub(crate) checkpoint: &'a str,
-}
-
-/// Runs one batch of `model` into `target`. Events in `to_park` are written to the
-/// dead-letter table with their error instead of being applied.
-///
-/// `checkpoint` is where the previous batch left the checkpoint, if this runner knows:
-/// then it is not read again (the compare-and-set that moves it still catches another
-/// runner that moved it meanwhile). `memory` is the rebuild's memory of rows.
-#[allow(clippy::too_many_arguments)]
+/// Runs one batch of `context.model`. `memory` is the rebuild's memory of rows.
 pub(crate) async fn run_batch<M: RunnerModel>(
-    model: &M,
+    context: &BatchContext<'_, M>,
     conn: &mut PgConnection,
-    target: Target<'_>,
-    batch_size: usize,
-    to_park: &HashMap<EventId, (String, u32)>,
-    skip_instead: bool,
-    checkpoint: Option<LogPosition>,
     memory: Option<&mut M::Memory>,
 ) -> Result<BatchOutcome, BatchError> {
-    let name = model.name();
+    let name = context.model.name();
     let doing = |what: &str| format!("projection `{name}`: {what}");
     // The generated SQL names the table unqualified: the search path picks the live one
     // or the rebuild. Sent with BEGIN, in the same round trip; the schema is one of two
     // constants, never user input.
     let mut tx = conn
-        .begin_with(format!("BEGIN; SET LOCAL search_path = {}", target.schema))
+        .begin_with(format!("BEGIN; SET LOCAL search_path = {}", context.schema))
         .await
         .map_err(|e| store_error(e, &doing("beginning a batch")))?;
 
-    let after = match checkpoint {
+    let after = match context.known {
         Some(known) => known,
-        None => {
-            let row = sqlx::query("SELECT transaction_id::text AS transaction_id, position FROM projections.checkpoints WHERE name = $1")
-                .bind(target.checkpoint)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| store_error(e, &doing("reading the checkpoint")))?
-                .ok_or_else(|| corrupt(format!("projection `{name}` has no checkpoint; prepare it first")))?;
-            log_position(
-                &row.try_get::<String, _>("transaction_id")
-                    .map_err(corrupt)?,
-                row.try_get("position").map_err(corrupt)?,
-            )?
-        }
+        None => context.checkpoint.read_prepared(&mut *tx).await?.position,
     };
 
     let request = ReadAll::new(TenantScope::AllTenants)
         .after(after)
-        .limit(batch_size)
-        .event_types(model.event_types().iter().copied());
+        .limit(context.batch_size)
+        .events(context.model.events().iter().cloned());
     let batch = crate::store::read_log(&mut tx, &request).await?;
-    let caught_up = batch.events.len() < batch_size;
+    let caught_up = batch.events.len() < context.batch_size;
     if batch.events.is_empty() {
         if batch.next > after {
             // Nothing to apply, but the horizon moved past filtered events: keep up, so a
             // caller waiting for a position of another event type gets there.
-            save_checkpoint(name, &mut tx, target, after, batch.next, [0, 0, 0], None).await?;
+            let advance = Advance {
+                from: after,
+                to: batch.next,
+                counts: Counts::default(),
+                last_event_at: None,
+            };
+            context.checkpoint.advance(&mut tx, advance).await?;
             tx.commit()
                 .await
                 .map_err(|e| store_error(e, &doing("committing the checkpoint")))?;
         }
         return Ok(BatchOutcome {
-            applied: 0,
-            parked: 0,
+            counts: Counts::default(),
+            set_aside: Vec::new(),
             caught_up: true,
             checkpoint: batch.next.max(after),
         });
@@ -165,40 +145,39 @@ pub(crate) async fn run_batch<M: RunnerModel>(
 
     // Park (or skip) what failed before; the model applies the rest.
     let mut events = Vec::with_capacity(batch.events.len());
-    let (mut parked, mut skipped) = (0, 0);
+    let mut counts = Counts::default();
+    let mut set_aside = Vec::new();
     let last_event_at = batch.events.last().map(|e| e.recorded_at);
     for stored in batch.events {
-        match to_park.get(&stored.event_id) {
-            Some((error, _)) if skip_instead => {
-                tracing::warn!(projection = name, event_id = %stored.event_id, event_type = %stored.event_type,
-                    error = %error, "skipping an event that does not project");
-                skipped += 1;
-            }
-            Some((error, attempts)) => {
-                park(name, &mut tx, &stored, error, *attempts).await?;
-                parked += 1;
-            }
-            None => events.push(stored),
+        let Some(failure) = context.failures.due(&stored.event_id, context.policy) else {
+            events.push(stored);
+            continue;
+        };
+        if context.policy == FailurePolicy::Skip {
+            tracing::warn!(projection = name, event_id = %stored.event_id, event_type = %stored.event_type,
+                error = %failure.error, "skipping an event that does not project");
+            counts.skipped += 1;
+        } else {
+            park(name, &mut tx, &stored, &failure.error, failure.attempts).await?;
+            counts.parked += 1;
         }
+        set_aside.push(stored.event_id);
     }
-    let applied = events.len() as u64;
-    model.apply(&mut tx, events, memory).await?;
-    save_checkpoint(
-        name,
-        &mut tx,
-        target,
-        after,
-        batch.next,
-        [applied, parked, skipped],
+    counts.applied = events.len() as u64;
+    context.model.apply(&mut tx, events, memory).await?;
+    let advance = Advance {
+        from: after,
+        to: batch.next,
+        counts,
         last_event_at,
-    )
-    .await?;
+    };
+    context.checkpoint.advance(&mut tx, advance).await?;
     tx.commit()
         .await
         .map_err(|e| store_error(e, &doing("committing a batch")))?;
     Ok(BatchOutcome {
-        applied,
-        parked,
+        counts,
+        set_aside,
         caught_up,
         checkpoint: batch.next,
     })
@@ -215,16 +194,15 @@ pub(crate) async fn apply_to_table<P: Projection>(
 ) -> Result<(), BatchError> {
     let mut work = Vec::with_capacity(events.len());
     for stored in events {
-        let event_id = stored.event_id;
-        let event = P::decode(stored).map_err(|e| BatchError::Event {
+        let (event_id, position) = (stored.event_id, stored.position);
+        let failed = |error: ProjectionError| BatchError::Event {
             event_id,
-            error: e.to_string(),
-        })?;
-        let key = P::event_key(&event).map_err(|e| BatchError::Event {
-            event_id,
-            error: e.to_string(),
-        })?;
-        work.push((event_id, key, event));
+            position,
+            error: EventFailure::Projection(error),
+        };
+        let event = P::decode(stored).map_err(|e| failed(e.into()))?;
+        let key = P::event_key(&event).map_err(failed)?;
+        work.push(((event_id, position), key, event));
     }
     let mut rows: BTreeMap<P::Key, (bool, Option<P>)> = BTreeMap::new();
     let mut unknown: BTreeMap<P::Key, (bool, Option<P>)> = BTreeMap::new();
@@ -241,13 +219,14 @@ pub(crate) async fn apply_to_table<P: Projection>(
         load_rows::<P>(conn, &mut unknown).await?;
         rows.append(&mut unknown);
     }
-    for (event_id, key, event) in &work {
+    for ((event_id, position), key, event) in &work {
         let (_, row) = rows.get_mut(key).expect("every key was entered above");
         // `project` is user code: a panic fails this event, not the runner.
         catch_unwind(AssertUnwindSafe(|| P::project_event(row, event))).map_err(|panic| {
             BatchError::Event {
                 event_id: *event_id,
-                error: format!("`project` panicked: {}", panic_message(&panic)),
+                position: *position,
+                error: EventFailure::Panicked(panic_message(&panic)),
             }
         })?;
     }
@@ -320,83 +299,18 @@ async fn write_rows<P: Projection>(
     Ok(())
 }
 
-/// Moves the checkpoint from `from` to `to`, only if it is still at `from`: a second
-/// runner that got here first makes this batch roll back instead of counting twice.
-#[allow(clippy::too_many_arguments)]
-async fn save_checkpoint(
-    name: &str,
-    conn: &mut PgConnection,
-    target: Target<'_>,
-    from: LogPosition,
-    to: LogPosition,
-    [applied, parked, skipped]: [u64; 3],
-    last_event_at: Option<DateTime<Utc>>,
-) -> Result<(), BatchError> {
-    let moved = sqlx::query(
-        "UPDATE projections.checkpoints \
-         SET transaction_id = $2::text::xid8, position = $3, events_applied = events_applied + $4, \
-             events_parked = events_parked + $5, events_skipped = events_skipped + $9, \
-             last_event_at = coalesce($6, last_event_at), \
-             last_error = NULL, updated_at = clock_timestamp() \
-         WHERE name = $1 AND transaction_id = $7::text::xid8 AND position = $8",
+/// Runs `future`, turning a panic while it is polled into its message: user code (a
+/// hand-written handler) fails its event, not the runner.
+pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic_message(&panic))),
+        },
     )
-    .bind(target.checkpoint)
-    .bind(to.commit.to_string())
-    .bind(to_i64(to.position, "log position")?)
-    .bind(to_i64(applied, "events applied")?)
-    .bind(to_i64(parked, "events parked")?)
-    .bind(last_event_at)
-    .bind(from.commit.to_string())
-    .bind(to_i64(from.position, "log position")?)
-    .bind(to_i64(skipped, "events skipped")?)
-    .execute(&mut *conn)
     .await
-    .map_err(|e| store_error(e, &format!("projection `{name}`: saving the checkpoint")))?;
-    if moved.rows_affected() != 1 {
-        return Err(BatchError::Storage(StoreError::Backend {
-            message: format!(
-                "projection `{}`: another runner moved the checkpoint; this batch is dropped",
-                name
-            ),
-            retryable: true,
-            source: None,
-        }));
-    }
-    Ok(())
-}
-
-pub(crate) async fn park(
-    name: &str,
-    conn: &mut PgConnection,
-    event: &StoredEvent,
-    error: &str,
-    attempts: u32,
-) -> Result<(), BatchError> {
-    tracing::warn!(projection = name, event_id = %event.event_id, event_type = %event.event_type, error,
-        "parking an event that does not project");
-    sqlx::query(
-        "INSERT INTO projections.dead_letters \
-             (projection, event_id, tenant_id, aggregate_type, aggregate_id, sequence, transaction_id, position, \
-              event_type, error, attempts) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7::text::xid8, $8, $9, $10, $11) \
-         ON CONFLICT (projection, event_id) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts, \
-             parked_at = clock_timestamp()",
-    )
-    .bind(name)
-    .bind(event.event_id.as_uuid())
-    .bind(event.stream.tenant.as_str())
-    .bind(&*event.stream.aggregate_type)
-    .bind(event.stream.aggregate_id.as_str())
-    .bind(to_i64(event.sequence, "sequence")?)
-    .bind(event.position.commit.to_string())
-    .bind(to_i64(event.position.position, "log position")?)
-    .bind(&event.event_type)
-    .bind(error)
-    .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| store_error(e, &format!("projection `{name}`: parking an event")))?;
-    Ok(())
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -1,19 +1,34 @@
 //! The projection runner on PostgreSQL: read models kept current from the event log, each
 //! event counted exactly once, across restarts and processes.
+//!
+//! One concept a module: [`options`](RunnerOptions) and the failure policy, the `lease`
+//! (advisory locks on detached connections), the typed `checkpoint`, one `batch`,
+//! `prepare` with its version check, `rebuild` and swap, `dead_letters`, `status`, and
+//! the `runner` loop itself; [`RunnerError`] is what its calls return.
 
 mod batch;
+mod checkpoint;
+mod dead_letters;
+mod error;
+mod lease;
 mod model;
+mod options;
+mod prepare;
 mod query;
+mod rebuild;
 mod runner;
 mod statements;
+mod status;
+mod tables;
 
-pub use batch::{BatchError, RowMemory};
+pub use batch::RowMemory;
+pub use dead_letters::{DeadLetter, Replayed};
+pub use error::{BatchError, EventFailure, HandleError, RunnerError};
 pub use model::{Custom, CustomProjection, RunnerModel, Table};
+pub use options::{FailurePolicy, RunnerOptions};
 pub use query::PgReadModels;
-pub use runner::{
-    CustomProjectionRunner, DeadLetter, FailurePolicy, ProjectionRunner, ProjectionState, Replayed,
-    Runner, RunnerOptions, RunnerStatus,
-};
+pub use runner::{CustomProjectionRunner, ProjectionRunner, Runner};
+pub use status::{ProjectionState, RunnerStatus};
 
 /// The schema read-model tables live in.
 pub const READ_MODEL_SCHEMA: &str = "read_models";

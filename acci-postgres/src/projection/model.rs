@@ -2,11 +2,12 @@
 
 use std::marker::PhantomData;
 
-use acci_core::{Projection, StoreError, StoredEvent};
+use acci_core::{EventKind, Projection, StoreError, StoredEvent};
 use async_trait::async_trait;
 use sqlx::{Executor, PgConnection};
 
-use super::batch::{BatchError, RowMemory, apply_to_table};
+use super::batch::{RowMemory, apply_to_table, catch_panic};
+use super::error::{BatchError, EventFailure, HandleError};
 use super::statements::statements;
 use crate::error::store_error;
 use crate::rows::corrupt;
@@ -22,8 +23,8 @@ pub trait RunnerModel: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Its version; a different one in the database rebuilds it.
     fn version(&self) -> u32;
-    /// The stored names of the events it reads.
-    fn event_types(&self) -> &'static [&'static str];
+    /// The events it reads, by aggregate type and event type.
+    fn events(&self) -> &'static [EventKind];
     /// The tables it owns, unqualified, which a rebuild swaps in.
     fn tables(&self) -> Vec<&'static str>;
     /// Creates its tables and indexes if missing, in the schema `search_path` points at.
@@ -62,8 +63,8 @@ impl<P: Projection> RunnerModel for Table<P> {
         P::VERSION
     }
 
-    fn event_types(&self) -> &'static [&'static str] {
-        P::EVENT_TYPES
+    fn events(&self) -> &'static [EventKind] {
+        P::EVENTS
     }
 
     fn tables(&self) -> Vec<&'static str> {
@@ -115,7 +116,7 @@ impl<P: Projection> RunnerModel for Table<P> {
 /// impl CustomProjection for DailyTotals {
 ///     const NAME: &'static str = "daily_totals";
 ///     const VERSION: u32 = 1;
-///     const EVENT_TYPES: &'static [&'static str] = &["Deposited"];
+///     const EVENTS: &'static [EventKind] = &[EventKind::new("BankAccount", "Deposited")];
 ///     const TABLES: &'static [&'static str] = &["daily_totals"];
 ///
 ///     async fn setup(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
@@ -123,14 +124,13 @@ impl<P: Projection> RunnerModel for Table<P> {
 ///             .execute(&mut *tx).await.map(|_| ())
 ///     }
 ///
-///     async fn handle(&self, event: &StoredEvent, tx: &mut PgConnection) -> Result<(), ProjectionError> {
+///     async fn handle(&self, event: &StoredEvent, tx: &mut PgConnection) -> Result<(), HandleError> {
 ///         sqlx::query("INSERT INTO daily_totals VALUES ($1::date, $2) \
 ///                      ON CONFLICT (day) DO UPDATE SET total = daily_totals.total + EXCLUDED.total")
 ///             .bind(event.recorded_at.date_naive())
 ///             .bind(event.data["amount"].as_i64().unwrap_or(0))
-///             .execute(&mut *tx).await
-///             .map(|_| ())
-///             .map_err(|e| ProjectionError::Storage(e.to_string()))
+///             .execute(&mut *tx).await?;
+///         Ok(())
 ///     }
 /// }
 /// ```
@@ -140,20 +140,20 @@ pub trait CustomProjection: Send + Sync + 'static {
     const NAME: &'static str;
     /// Its version; change it to rebuild.
     const VERSION: u32;
-    /// The stored names of the events it reads.
-    const EVENT_TYPES: &'static [&'static str];
+    /// The events it reads, by aggregate type and event type
+    /// ([`EventKind::of`], [`EventKind::new`]).
+    const EVENTS: &'static [EventKind];
     /// Every table it writes, unqualified.
     const TABLES: &'static [&'static str];
 
     /// Creates its tables if missing (`CREATE TABLE IF NOT EXISTS`, unqualified names).
     async fn setup(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error>;
 
-    /// Applies one event inside the batch's transaction.
-    async fn handle(
-        &self,
-        event: &StoredEvent,
-        tx: &mut PgConnection,
-    ) -> Result<(), acci_core::ProjectionError>;
+    /// Applies one event inside the batch's transaction. A database error that may pass
+    /// when tried again (a lost connection, a serialization failure) is retried as a
+    /// storage failure, never counted against the event; any other error is the event's
+    /// own and counts toward the failure policy.
+    async fn handle(&self, event: &StoredEvent, tx: &mut PgConnection) -> Result<(), HandleError>;
 }
 
 /// A [`CustomProjection`] as the runner keeps it.
@@ -170,8 +170,8 @@ impl<C: CustomProjection> RunnerModel for Custom<C> {
         C::VERSION
     }
 
-    fn event_types(&self) -> &'static [&'static str] {
-        C::EVENT_TYPES
+    fn events(&self) -> &'static [EventKind] {
+        C::EVENTS
     }
 
     fn tables(&self) -> Vec<&'static str> {
@@ -195,12 +195,15 @@ impl<C: CustomProjection> RunnerModel for Custom<C> {
         _memory: Option<&mut ()>,
     ) -> Result<(), BatchError> {
         for event in &events {
-            self.0
-                .handle(event, conn)
+            catch_panic(self.0.handle(event, conn))
                 .await
-                .map_err(|e| BatchError::Event {
+                .map_err(|panic| BatchError::Event {
                     event_id: event.event_id,
-                    error: e.to_string(),
+                    position: event.position,
+                    error: EventFailure::Panicked(panic),
+                })?
+                .map_err(|e| {
+                    BatchError::from_handler(event, e, &format!("projection `{}`", C::NAME))
                 })?;
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! Reading: one stream, the global log, and snapshots.
 
 use acci_core::{
-    AggregateEvent, AggregateLoad, EventId, LogBatch, Payload, ReadAll, Snapshot, StoreError,
-    StoredEvent, StreamId, TenantScope, stored_time, validate_read, validate_snapshot,
+    AggregateEvent, AggregateLoad, EventId, EventKind, LogBatch, Payload, ReadAll, Snapshot,
+    StoreError, StoredEvent, StreamId, TenantScope, stored_time, validate_read, validate_snapshot,
     validate_stream,
 };
 use chrono::{DateTime, Utc};
@@ -151,6 +151,22 @@ fn aggregate_row(row: &PgRow) -> Result<AggregateRow, StoreError> {
     })
 }
 
+/// An event filter as `event_store.read_log` takes it: two arrays of one length, the
+/// aggregate types (`NULL` for any) and the event types, pair by pair; `None` reads every
+/// event.
+pub(crate) fn event_filter(
+    kinds: Option<&[EventKind]>,
+) -> (Option<Vec<Option<&str>>>, Option<Vec<&str>>) {
+    let Some(kinds) = kinds else {
+        return (None, None);
+    };
+    let (aggregate_types, event_types) = kinds
+        .iter()
+        .map(|kind| (kind.aggregate_type.as_deref(), &*kind.event_type))
+        .unzip();
+    (Some(aggregate_types), Some(event_types))
+}
+
 /// The next batch of the global log; see `event_store.read_log` for why it never skips
 /// an event that commits late.
 pub(crate) async fn read_log(
@@ -163,15 +179,17 @@ pub(crate) async fn read_log(
         TenantScope::AllTenants => None,
     };
     let limit = i32::try_from(request.limit).unwrap_or(i32::MAX);
+    let (aggregate_types, event_types) = event_filter(request.events.as_deref());
     let rows = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS}, {STREAM_COLUMNS}, horizon \
-         FROM event_store.read_log($1, $2::text::xid8, $3, $4, $5)"
+         FROM event_store.read_log($1, $2::text::xid8, $3, $4, $5, $6)"
     ))
     .bind(tenant)
     .bind(request.after.commit.to_string())
     .bind(to_i64(request.after.position, "log position")?)
     .bind(limit)
-    .bind(request.event_types.as_deref())
+    .bind(aggregate_types)
+    .bind(event_types)
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| store_error(e, "reading the global log"))?;

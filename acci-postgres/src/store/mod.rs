@@ -4,7 +4,7 @@ mod append;
 mod command;
 mod load;
 
-pub(crate) use load::read_log;
+pub(crate) use load::{event_filter, read_log};
 
 use acci_core::{
     AggregateLoad, AppendOutcome, CommandId, CommandRecord, EventStore, ExpectedVersion, LogBatch,

@@ -90,8 +90,8 @@ fn main() {
     assert_eq!(UserView::NAME, "user_view");
     assert_eq!(UserView::VERSION, 2);
     assert_eq!(
-        UserView::EVENT_TYPES,
-        ["UserCreated", "EmailChanged", "UserDeleted"]
+        UserView::EVENTS,
+        ["UserCreated", "EmailChanged", "UserDeleted"].map(acci_core::EventKind::any_aggregate)
     );
 
     let created = UserView::decode(stored(

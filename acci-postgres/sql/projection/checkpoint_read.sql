@@ -1,0 +1,4 @@
+SELECT version, transaction_id::text AS transaction_id, position, events_applied, events_parked,
+       events_skipped, last_event_at, last_error
+  FROM projections.checkpoints
+ WHERE name = $1

@@ -1,0 +1,172 @@
+//! The runner's errors: what a caller can match ([`RunnerError`]), why a batch did not
+//! commit ([`BatchError`]), and an event's own failure ([`EventFailure`]), kept apart from
+//! storage failures so that a database blip is retried, never parked.
+
+use acci_core::{EventId, LogPosition, ProjectionError, StoreError, StoredEvent};
+
+use crate::error::{is_retryable, store_error};
+
+/// Why a runner call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The database holds a newer version of the read model than this build: a newer
+    /// build runs it, so this one stays out of the way.
+    #[error(
+        "projection `{projection}` is at version {stored} in the database, newer than this build's {build}; \
+         a newer build runs it, so this one stays out of the way"
+    )]
+    NewerVersion {
+        /// The projection.
+        projection: &'static str,
+        /// Its version in the database.
+        stored: u32,
+        /// This build's version.
+        build: u32,
+    },
+    /// The checkpoint moved while a batch ran (another runner got there first); the batch
+    /// was dropped and nothing of it counted. Running it again is safe.
+    #[error(
+        "projection `{projection}`: another runner moved the checkpoint; this batch is dropped"
+    )]
+    CheckpointMoved {
+        /// The projection.
+        projection: &'static str,
+    },
+    /// The projection has no checkpoint: [`prepare`](super::Runner::prepare) it first.
+    #[error("projection `{projection}` has no checkpoint; prepare it first")]
+    NotPrepared {
+        /// The projection.
+        projection: &'static str,
+    },
+    /// Under [`FailurePolicy::Stop`](super::FailurePolicy::Stop), an event failed to
+    /// project; the runner stopped before it, and it stays unprocessed.
+    #[error("projection `{projection}` stopped at event {event_id}: {error}")]
+    Stopped {
+        /// The projection.
+        projection: &'static str,
+        /// The event that failed.
+        event_id: EventId,
+        /// Its log position.
+        position: LogPosition,
+        /// Why it failed.
+        #[source]
+        error: EventFailure,
+    },
+    /// The store failed (see [`StoreError::is_retryable`]).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RunnerError {
+    /// Whether the same call may succeed if tried again: a transient storage failure, or
+    /// a checkpoint another runner moved.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RunnerError::CheckpointMoved { .. } => true,
+            RunnerError::Store(error) => error.is_retryable(),
+            RunnerError::NewerVersion { .. }
+            | RunnerError::NotPrepared { .. }
+            | RunnerError::Stopped { .. } => false,
+        }
+    }
+}
+
+impl From<RunnerError> for StoreError {
+    /// For callers that speak [`StoreError`] only: the store's own error as it was, any
+    /// other condition as a backend failure that keeps the runner error as its source.
+    fn from(error: RunnerError) -> Self {
+        match error {
+            RunnerError::Store(error) => error,
+            other => StoreError::Backend {
+                message: other.to_string(),
+                retryable: other.is_retryable(),
+                source: Some(Box::new(other)),
+            },
+        }
+    }
+}
+
+/// An event's own failure to project: what the failure policy counts, and what a parked
+/// event is parked with.
+#[derive(Debug, thiserror::Error)]
+pub enum EventFailure {
+    /// The event did not decode, had no row key, or the projection refused it.
+    #[error(transparent)]
+    Projection(ProjectionError),
+    /// SQL a [`CustomProjection`](super::CustomProjection) ran for the event failed in a
+    /// way that will not pass when tried again (a constraint, a type, a syntax error).
+    #[error("the projection's SQL failed: {0}")]
+    Database(sqlx::Error),
+    /// `project`, or a hand-written projection's `handle`, panicked.
+    #[error("the projection panicked: {0}")]
+    Panicked(String),
+}
+
+/// What a [`CustomProjection`](super::CustomProjection)'s `handle` returns on failure.
+/// `?` converts both sources: the runner retries a transient database error (and a
+/// [`ProjectionError::Storage`]) as a storage failure, and counts everything else as the
+/// event's own failure, under the failure policy.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// A database call failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The projection refused the event, or could not read it.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+}
+
+/// Why a batch did not commit. Nothing of it was kept either way.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Not any event's fault: the database or the checkpoint. The runner runs the batch
+    /// again (after reconnecting when the error says so) without counting a failure.
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+    /// One event failed to project; the runner retries, parks or skips it by its policy.
+    #[error("event {event_id} failed to project: {error}")]
+    Event {
+        /// The event that failed.
+        event_id: EventId,
+        /// Its log position.
+        position: LogPosition,
+        /// Why.
+        #[source]
+        error: EventFailure,
+    },
+}
+
+impl From<StoreError> for BatchError {
+    fn from(error: StoreError) -> Self {
+        BatchError::Runner(RunnerError::Store(error))
+    }
+}
+
+impl BatchError {
+    /// The batch error for a hand-written handler's failure on event `event_id`: storage
+    /// failures that may pass when tried again are transient; the rest is the event's.
+    pub(crate) fn from_handler(event: &StoredEvent, error: HandleError, doing: &str) -> Self {
+        let (event_id, position) = (event.event_id, event.position);
+        match error {
+            HandleError::Database(error) if is_retryable(&error) => {
+                store_error(error, doing).into()
+            }
+            HandleError::Database(error) => BatchError::Event {
+                event_id,
+                position,
+                error: EventFailure::Database(error),
+            },
+            HandleError::Projection(ProjectionError::Storage(message)) => StoreError::Backend {
+                message: format!("{doing}: {message}"),
+                retryable: true,
+                source: None,
+            }
+            .into(),
+            HandleError::Projection(error) => BatchError::Event {
+                event_id,
+                position,
+                error: EventFailure::Projection(error),
+            },
+        }
+    }
+}
