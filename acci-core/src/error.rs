@@ -176,6 +176,10 @@ impl StoreError {
 /// the append committed (resend with the same command id to find out).
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError<E> {
+    /// The [`CommandAuthorizer`](crate::authorization::CommandAuthorizer) refused the
+    /// command before anything was read; the refusal was handed to the audit sink.
+    #[error(transparent)]
+    Unauthorized(Box<crate::authorization::Denied>),
     /// The command was rejected by its validation before the aggregate was loaded.
     #[error("invalid command: {0}")]
     Validation(#[from] ValidationError),

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+pub mod authorization;
 mod error;
 mod event;
 mod ids;

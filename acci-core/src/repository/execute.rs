@@ -54,8 +54,12 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     ) -> Result<CommandOutcome<A>, CommandError<<A as Handle<C>>::Error>>
     where
         A: Handle<C>,
-        C: Sync,
+        C: Send + Sync + 'static,
     {
+        self.guard
+            .check(A::TYPE, <A as Handle<C>>::command_name, &command)
+            .await
+            .map_err(CommandError::Unauthorized)?;
         <A as Handle<C>>::validate(&command.payload)?;
         let stream = self.stream(&command.tenant, &command.aggregate_id)?;
         if let Some(first) = self.answer_if_recorded(&command, &stream).await? {

@@ -1,8 +1,10 @@
 //! [`PgReadModels`]: the query side on PostgreSQL.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use acci_core::Projection;
+use acci_core::authorization::{AuditSink, Caller, QueryAuthorizer, QueryGuard, QueryKind};
 use acci_core::query::{QueryError, ReadModels, validate_limit};
 use acci_core::{StoreError, ValidationError};
 use async_trait::async_trait;
@@ -19,9 +21,15 @@ use crate::error::is_retryable;
 /// [`connect`](Self::connect) or [`connect_with`](Self::connect_with); a pool of your own
 /// must set `search_path` to `read_models` itself. The application role (`acci_app`)
 /// may read every read model.
+///
+/// With an authorizer ([`with_authorizer`](Self::with_authorizer)), each query is first
+/// put to it on behalf of the caller the read models are bound to
+/// ([`for_caller`](Self::for_caller)), before a connection is taken: a denial is
+/// [`QueryError::Unauthorized`]. Clones share the pool.
 #[derive(Debug, Clone)]
 pub struct PgReadModels {
     pool: PgPool,
+    guard: QueryGuard,
 }
 
 impl PgReadModels {
@@ -40,12 +48,35 @@ impl PgReadModels {
             .connect_with(options)
             .await
             .map_err(|e| crate::error::store_error(e, "connecting to PostgreSQL"))?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// Uses a pool whose connections have `search_path` set to `read_models`.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            guard: QueryGuard::new(),
+        }
+    }
+
+    /// Asks `authorizer` about every query before it reads.
+    pub fn with_authorizer(mut self, authorizer: Arc<dyn QueryAuthorizer>) -> Self {
+        self.guard = self.guard.with_authorizer(authorizer);
+        self
+    }
+
+    /// Hands the audit records of denied queries to `audit` instead of `tracing`.
+    pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.guard = self.guard.with_audit(audit);
+        self
+    }
+
+    /// The same read models (a clone sharing the pool), asking on behalf of `caller`.
+    pub fn for_caller(&self, caller: Caller) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            guard: self.guard.for_caller(caller),
+        }
     }
 }
 
@@ -101,6 +132,7 @@ fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
 #[async_trait]
 impl ReadModels for PgReadModels {
     async fn get<P: Projection>(&self, key: &P::Key) -> Result<Option<P>, QueryError> {
+        self.guard.check::<P>(QueryKind::Get).await?;
         let keys = Value::Array(vec![key_param::<P>(key)?]);
         let found = sqlx::query_scalar(&sql::<P>()?.select_by_keys)
             .bind(keys)
@@ -114,6 +146,7 @@ impl ReadModels for PgReadModels {
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
+        self.guard.check::<P>(QueryKind::Page).await?;
         validate_limit(limit)?;
         let after = after.map(key_param::<P>).transpose()?;
         let found = sqlx::query_scalar(&sql::<P>()?.select_page)
@@ -130,6 +163,10 @@ impl ReadModels for PgReadModels {
         value: &Value,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
+        let query = QueryKind::FindBy {
+            column: column.to_owned(),
+        };
+        self.guard.check::<P>(query).await?;
         validate_limit(limit)?;
         let finder = sql::<P>()?.finder(column).ok_or_else(|| {
             let indexed: Vec<String> = P::TABLE
