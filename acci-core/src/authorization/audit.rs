@@ -90,3 +90,114 @@ pub(super) async fn report(sink: &dyn AuditSink, denied: &Denied) {
     };
     sink.record(record).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::authorization::QueryKind;
+    use crate::ids::{AggregateId, TenantId};
+
+    /// Keeps each event as `target level field=value …`.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<String>>>);
+
+    struct Fields(String);
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.push_str(&format!(" {}={value:?}", field.name()));
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0.push_str(&format!(" {}={value}", field.name()));
+        }
+    }
+
+    impl Subscriber for Capture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let meta = event.metadata();
+            let mut fields = Fields(format!("{} {}", meta.target(), meta.level()));
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    fn emitted(record: AuditRecord) -> Vec<String> {
+        let capture = Capture::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(capture.clone(), || {
+            runtime.block_on(TracingAuditSink.record(record));
+        });
+        let lines = capture.0.lock().unwrap().clone();
+        lines
+    }
+
+    #[test]
+    fn the_tracing_sink_emits_the_record_as_fields_at_acci_audit() {
+        let at = "2026-01-02T03:04:05Z".parse().unwrap();
+        let correlation = Uuid::nil();
+        let command = AuditRecord {
+            at,
+            denied: Denied {
+                action: Action::Command {
+                    aggregate_type: "Till",
+                    command: "Open".into(),
+                    aggregate_id: AggregateId::new("till-1").unwrap(),
+                    command_id: None,
+                },
+                tenant: Some(TenantId::new("t1").unwrap()),
+                user_id: Some("ada".into()),
+                correlation_id: Some(correlation),
+                reason: "no".into(),
+            },
+        };
+        assert_eq!(
+            emitted(command),
+            [format!(
+                "acci::audit WARN message=access denied at=2026-01-02T03:04:05+00:00 \
+                 tenant=t1 user_id=ada correlation_id={correlation} action=command \
+                 aggregate_type=Till command=Open aggregate_id=till-1 reason=no"
+            )]
+        );
+        let query = AuditRecord {
+            at,
+            denied: Denied {
+                action: Action::Query {
+                    read_model: "members",
+                    query: QueryKind::FindBy {
+                        column: "name".into(),
+                    },
+                },
+                tenant: None,
+                user_id: None,
+                correlation_id: None,
+                reason: "no tenant".into(),
+            },
+        };
+        assert_eq!(
+            emitted(query),
+            [
+                "acci::audit WARN message=access denied at=2026-01-02T03:04:05+00:00 \
+              action=query read_model=members query=find_by(name) reason=no tenant"
+            ]
+        );
+    }
+}
