@@ -146,8 +146,7 @@ mod tests {
         tracing::subscriber::with_default(capture.clone(), || {
             runtime.block_on(TracingAuditSink.record(record));
         });
-        let lines = capture.0.lock().unwrap().clone();
-        lines
+        capture.0.lock().unwrap().clone()
     }
 
     #[test]
