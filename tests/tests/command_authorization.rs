@@ -305,3 +305,19 @@ async fn an_async_authorizer_guards_repeats_of_applied_commands_too() {
     );
     assert_eq!(f.audit.denials(), [*denied]);
 }
+
+/// The command path with an authorizer still returns a `Send` future (compiling is the
+/// test), as does asking an authorizer or an audit sink.
+#[test]
+fn the_futures_are_send() {
+    fn boxed<'a, T>(future: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>) {
+        drop(future);
+    }
+    let f = fixture(Arc::new(policy));
+    let command = by("teller-1", Uuid::nil(), Open);
+    boxed(Box::pin(f.tills.execute(command)));
+    let command = by("teller-1", Uuid::nil(), Open);
+    let request = CommandRequest::new("Till", "Open", &command);
+    let authorizer: Arc<dyn CommandAuthorizer> = Arc::new(policy);
+    boxed(authorizer.authorize(&request));
+}

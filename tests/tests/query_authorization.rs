@@ -222,3 +222,13 @@ async fn postgres_read_models_ask_before_they_take_a_connection() {
         Err(QueryError::ReadModel { .. })
     ));
 }
+
+/// Asking the query guard is a `Send` future (compiling is the test).
+#[test]
+fn the_guard_future_is_send() {
+    fn boxed<'a, T>(future: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>) {
+        drop(future);
+    }
+    let guard = acci_core::authorization::QueryGuard::new().for_caller(Caller::anonymous());
+    boxed(Box::pin(guard.check::<Member>(QueryKind::Page)));
+}
