@@ -22,7 +22,7 @@ pub use ids::{
     MAX_TYPE_NAME_BYTES, StreamId, TenantId, validate_type_name,
 };
 pub use metadata::Metadata;
-pub use projection::{Project, Projection, ProjectionError};
+pub use projection::{Project, ProjectKey, Projection, ProjectionError};
 pub use repository::{
     CacheStats, Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy,
 };
@@ -53,8 +53,8 @@ pub mod prelude {
     pub use crate::event;
     pub use crate::{
         AggregateId, Apply, Command, CommandError, CommandId, Event, EventEnum, EventStore,
-        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Project, Projection, Recorded,
-        Repository, RetryPolicy, TenantId, ValidationError,
+        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Project, ProjectKey, Projection,
+        ProjectionError, Recorded, Repository, RetryPolicy, TenantId, ValidationError,
     };
 
     // The attribute only: `crate::projection` would bring the module of that name too.
@@ -73,7 +73,9 @@ pub mod __private {
         EventField, FieldProbe, ProbeNotStored, ProbeStored, assert_event_field, decode_current,
         field_probe, unsupported_version,
     };
-    pub use crate::projection::{KeyFromAggregateId, ListsEvent, decode_recorded};
+    pub use crate::projection::{
+        KeyByAggregateId, KeyByImpl, KeyFromAggregateId, KeyProbe, ListsEvent, decode_recorded,
+    };
     #[cfg(feature = "derive")]
     pub use acci_macros::__serde_attributes as serde_attributes;
 
