@@ -24,7 +24,7 @@ pub use ids::{
 pub use metadata::Metadata;
 pub use projection::{Project, ProjectKey, Projection, ProjectionError};
 pub use repository::{
-    CacheStats, Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy,
+    CacheStats, Command, CommandOutcome, Execution, LoadError, Loaded, Repository, RetryPolicy,
 };
 pub use store::{
     AggregateLoad, AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion,
