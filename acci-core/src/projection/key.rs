@@ -66,7 +66,7 @@ integer_keys!(i16, i32, i64);
 /// The key of the row `event` changes in a read model keyed by aggregate id: its
 /// [`ProjectKey<E>`] impl if it has one, the aggregate id otherwise.
 ///
-/// The generated code calls `(&KeyProbe::<M, E>::new()).key(event)` with both traits
+/// The generated code calls `(&KeyProbe::<M, E>::new()).__acci_key(event)` with both traits
 /// below in scope: method lookup takes [`KeyByImpl`] (on `KeyProbe` itself) when
 /// `M: ProjectKey<E>` holds, and falls back to [`KeyByAggregateId`] (on `&KeyProbe`).
 pub struct KeyProbe<M, E>(PhantomData<fn() -> (M, E)>);
@@ -88,12 +88,12 @@ impl<M, E> Default for KeyProbe<M, E> {
 /// The read model's own [`ProjectKey<E>`] impl.
 pub trait KeyByImpl<M: Projection, E> {
     /// The key from `M`'s impl.
-    fn key(&self, event: &Recorded<E>) -> Result<M::Key, ProjectionError>;
+    fn __acci_key(&self, event: &Recorded<E>) -> Result<M::Key, ProjectionError>;
 }
 
 impl<M: ProjectKey<E>, E> KeyByImpl<M, E> for KeyProbe<M, E> {
     #[inline]
-    fn key(&self, event: &Recorded<E>) -> Result<M::Key, ProjectionError> {
+    fn __acci_key(&self, event: &Recorded<E>) -> Result<M::Key, ProjectionError> {
         M::key(event)
     }
 }
@@ -101,12 +101,12 @@ impl<M: ProjectKey<E>, E> KeyByImpl<M, E> for KeyProbe<M, E> {
 /// The aggregate id, made into the key.
 pub trait KeyByAggregateId<M: Projection, E> {
     /// The key made from the event's aggregate id.
-    fn key(&self, event: &Recorded<E>) -> Result<M::Key, ProjectionError>;
+    fn __acci_key(&self, event: &Recorded<E>) -> Result<M::Key, ProjectionError>;
 }
 
 impl<M: Projection, E> KeyByAggregateId<M, E> for &KeyProbe<M, E> {
     #[inline]
-    fn key(&self, event: &Recorded<E>) -> Result<M::Key, ProjectionError> {
+    fn __acci_key(&self, event: &Recorded<E>) -> Result<M::Key, ProjectionError> {
         M::key_from_aggregate_id(&event.stream.aggregate_id)
             .map_err(|reason| ProjectionError::key(event, reason))
     }

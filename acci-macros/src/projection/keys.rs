@@ -138,7 +138,7 @@ pub(super) fn event_key_call(model: &Model, path: &syn::Path) -> TokenStream {
     if key_required(model) {
         return quote_spanned!(path.span()=> <Self as #rt::ProjectKey<#path>>::key(event));
     }
-    quote!((&#rt::__private::KeyProbe::<Self, #path>::new()).key(event))
+    quote!((&#rt::__private::KeyProbe::<Self, #path>::new()).__acci_key(event))
 }
 
 /// The traits of the probe's method lookup, at the top of `event_key`, where the arms
