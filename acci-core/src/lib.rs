@@ -23,9 +23,9 @@ pub use ids::{
     MAX_TYPE_NAME_BYTES, StreamId, TenantId, validate_type_name,
 };
 pub use metadata::Metadata;
-pub use projection::{Project, Projection, ProjectionError};
+pub use projection::{Project, ProjectKey, Projection, ProjectionError};
 pub use repository::{
-    CacheStats, Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy,
+    CacheStats, Command, CommandOutcome, Execution, LoadError, Loaded, Repository, RetryPolicy,
 };
 pub use store::{
     AggregateLoad, AppendOutcome, Appended, CommandRecord, EventKind, EventStore, ExpectedVersion,
@@ -56,8 +56,8 @@ pub mod prelude {
     pub use crate::event;
     pub use crate::{
         AggregateId, Apply, Command, CommandError, CommandId, Event, EventEnum, EventStore,
-        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Project, Projection, Recorded,
-        Repository, RetryPolicy, TenantId, ValidationError,
+        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Project, ProjectKey, Projection,
+        ProjectionError, Recorded, Repository, RetryPolicy, TenantId, ValidationError,
     };
 
     // The attribute only: `crate::projection` would bring the module of that name too.
@@ -76,7 +76,9 @@ pub mod __private {
         EventField, FieldProbe, ProbeNotStored, ProbeStored, assert_event_field, decode_current,
         field_probe, unsupported_version,
     };
-    pub use crate::projection::{KeyFromAggregateId, ListsEvent, decode_recorded};
+    pub use crate::projection::{
+        KeyByAggregateId, KeyByImpl, KeyFromAggregateId, KeyProbe, ListsEvent, decode_recorded,
+    };
     #[cfg(feature = "derive")]
     pub use acci_macros::__serde_attributes as serde_attributes;
 

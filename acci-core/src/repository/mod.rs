@@ -17,12 +17,13 @@ use std::sync::Arc;
 
 pub use cache::CacheStats;
 pub use command::{Command, CommandOutcome};
+pub use execute::Execution;
 pub use load::{LoadError, Loaded};
 pub use retry::RetryPolicy;
 
 use cache::AggregateCache;
 
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, Handle};
 use crate::authorization::{AuditSink, CommandAuthorizer, CommandGuard};
 use crate::error::ValidationError;
 use crate::ids::{AggregateId, StreamId, TenantId};
@@ -154,6 +155,26 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
         self.guard.set_audit(audit);
         self
+    }
+
+    /// Runs `command`: see the type's documentation for the steps.
+    ///
+    /// With a command id, a command that was applied before is not run again: the answer
+    /// is the first run's events and version, with `duplicate` set, and it costs one call
+    /// to the store. A command whose decision is "no events" records nothing, so its id
+    /// is not kept.
+    ///
+    /// Declared here, beside the type, so that a compiler note about its bounds names it
+    /// `Repository::execute`; the steps are in `execute.rs`.
+    pub fn execute<'r, C>(
+        &'r self,
+        command: Command<C>,
+    ) -> Execution<'r, A, <A as Handle<C>>::Error>
+    where
+        A: Handle<C>,
+        C: Send + Sync + 'static,
+    {
+        Execution::new(self.run(command))
     }
 
     /// The store underneath.
