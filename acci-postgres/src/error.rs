@@ -92,3 +92,34 @@ pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<&str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// The refusal of `event_store.require_tenant`, raised as it raises it, becomes the
+    /// typed error with both tenants.
+    #[tokio::test]
+    async fn a_wrong_tenant_refusal_becomes_wrong_tenant() {
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| crate::DEFAULT_DATABASE_URL.to_owned());
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+            panic!("this test needs PostgreSQL at `{url}` (set DATABASE_URL): {e}")
+        });
+        let error = sqlx::query(
+            "DO $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'AC002', \
+             DETAIL = '{\"bound\": \"tenant-a\", \"asked\": null}'; END $$",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+        match store_error(error, "reading") {
+            StoreError::WrongTenant { bound, asked } => {
+                assert_eq!(bound.as_deref(), Some("tenant-a"));
+                assert_eq!(asked, None);
+            }
+            other => panic!("expected WrongTenant, got {other:?}"),
+        }
+    }
+}
