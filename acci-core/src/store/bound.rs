@@ -123,3 +123,64 @@ impl<S: EventStore> EventStore for TenantBound<S> {
         self.store.find_command(tenant, command_id).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::AggregateId;
+    use crate::store::InMemoryEventStore;
+
+    fn stream(tenant: &str) -> StreamId {
+        StreamId::new(
+            TenantId::new(tenant).unwrap(),
+            "Account",
+            AggregateId::new("acc").unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn event() -> NewEvent {
+        NewEvent {
+            event_id: crate::ids::EventId::new(),
+            event_type: "Opened".into(),
+            schema_version: 1,
+            payload: serde_json::json!({}),
+            metadata: crate::metadata::Metadata::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bound_store_serves_its_tenant_and_refuses_others() {
+        let store = TenantBound::new(InMemoryEventStore::new(), TenantId::new("a").unwrap());
+        store
+            .append(&stream("a"), ExpectedVersion::NoStream, vec![event()], None)
+            .await
+            .unwrap();
+        assert_eq!(store.load(&stream("a"), 1).await.unwrap().len(), 1);
+        let refused = store
+            .append(&stream("b"), ExpectedVersion::Any, vec![event()], None)
+            .await;
+        assert!(matches!(
+            refused,
+            Err(StoreError::WrongTenant { ref bound, ref asked })
+                if bound.as_deref() == Some("a") && asked.as_deref() == Some("b")
+        ));
+        assert!(
+            store
+                .inner()
+                .load(&stream("b"), 1)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let all = store.read_all(&ReadAll::new(TenantScope::AllTenants)).await;
+        assert!(matches!(
+            all,
+            Err(StoreError::WrongTenant { asked: None, .. })
+        ));
+        assert_eq!(
+            all.unwrap_err().to_string(),
+            "this store is bound to tenant `a`, but the call asked for every tenant"
+        );
+    }
+}
