@@ -108,14 +108,14 @@ async fn runner(
     let flaky = Flaky {
         blips: Arc::new(AtomicU32::new(blips)),
     };
-    CustomProjectionRunner::new(db.pool_as(Some(READER_LOGIN), 4).await, flaky).with_options(
-        RunnerOptions {
+    CustomProjectionRunner::new(db.pool_as(Some(READER_LOGIN), 4).await, flaky)
+        .with_options(RunnerOptions {
             batch_size: 10,
             poll_interval: Duration::from_millis(50),
             standby_interval: Duration::from_millis(50),
             failure,
-        },
-    )
+        })
+        .expect("valid options")
 }
 
 async fn totals(db: &TestDatabase) -> Vec<(String, i64)> {

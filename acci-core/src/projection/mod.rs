@@ -14,7 +14,7 @@ use std::hash::Hash;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use memory::{InMemoryProjection, InMemoryReadModels, ProjectionStatus};
+pub use memory::{InMemoryProjection, InMemoryReadModels, ParkedEvent, ProjectionStatus};
 pub use table::{ColumnSpec, ColumnType, Scalar, TableSpec};
 
 use crate::error::DecodeError;

@@ -66,6 +66,39 @@ pub(crate) async fn park(
     Ok(())
 }
 
+/// Parks `event_id`, which the store could not hand out ([`EventFailure::Unreadable`]),
+/// for `projection`: its envelope is read from the log row by id, inside the batch's
+/// transaction (which reads every tenant).
+pub(crate) async fn park_unreadable(
+    projection: &str,
+    conn: &mut PgConnection,
+    event_id: EventId,
+    error: &EventFailure,
+    attempts: u32,
+) -> Result<(), StoreError> {
+    tracing::warn!(projection, %event_id, %error, "parking an event that cannot be read");
+    let doing = format!("projection `{projection}`: parking an unreadable event");
+    conn.execute("SELECT set_config('acci.all_tenants', 'on', true)")
+        .await
+        .map_err(|e| store_error(e, &doing))?;
+    let parked = sqlx::query(include_str!(
+        "../../sql/projection/dead_letter_park_unreadable.sql"
+    ))
+    .bind(projection)
+    .bind(event_id.as_uuid())
+    .bind(error.to_string())
+    .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+    .execute(conn)
+    .await
+    .map_err(|e| store_error(e, &doing))?;
+    if parked.rows_affected() != 1 {
+        return Err(corrupt(format!(
+            "unreadable event {event_id} is not in the log"
+        )));
+    }
+    Ok(())
+}
+
 impl<M: RunnerModel> Runner<M> {
     /// Applies the parked events again, oldest first, each in a transaction of its own:
     /// after the projection's code was fixed, say. An event that now projects leaves the
@@ -103,8 +136,16 @@ impl<M: RunnerModel> Runner<M> {
                         letter.event_id
                     ))
                 })?;
-            let event = crate::rows::stored_event(&row, None)?;
-            match self.model.apply(&mut tx, vec![event], None).await {
+            let applied = match crate::rows::stored_event(&row, None) {
+                Ok(event) => self.model.apply(&mut tx, vec![event], None).await,
+                Err(StoreError::Unreadable { reason, .. }) => Err(BatchError::Event {
+                    event_id: letter.event_id,
+                    position: letter.position,
+                    error: EventFailure::Unreadable { reason },
+                }),
+                Err(error) => Err(error.into()),
+            };
+            match applied {
                 Ok(()) => {
                     sqlx::query(
                         "DELETE FROM projections.dead_letters WHERE projection = $1 AND event_id = $2",
@@ -118,14 +159,19 @@ impl<M: RunnerModel> Runner<M> {
                     tx.commit().await.map_err(|e| store_error(e, &doing))?;
                     replayed.applied += 1;
                 }
-                Err(BatchError::Event { error, .. }) => {
+                // A one-event batch: rows it could not write are that event's.
+                Err(failed @ (BatchError::Event { .. } | BatchError::Rows(_))) => {
+                    let error = match failed {
+                        BatchError::Event { error, .. } => error.to_string(),
+                        other => other.to_string(),
+                    };
                     drop(tx);
                     sqlx::query(include_str!(
                         "../../sql/projection/dead_letter_failed_again.sql"
                     ))
                     .bind(name)
                     .bind(letter.event_id.as_uuid())
-                    .bind(error.to_string())
+                    .bind(error)
                     .execute(&mut *conn)
                     .await
                     .map_err(|e| store_error(e, &doing))?;

@@ -2,7 +2,7 @@
 //! commit ([`BatchError`]), and an event's own failure ([`EventFailure`]), kept apart from
 //! storage failures so that a database blip is retried, never parked.
 
-use acci_core::{EventId, LogPosition, ProjectionError, StoreError, StoredEvent};
+use acci_core::{EventId, LogPosition, ProjectionError, StoreError, StoredEvent, ValidationError};
 
 use crate::error::{is_retryable, store_error};
 
@@ -52,6 +52,10 @@ pub enum RunnerError {
         #[source]
         error: EventFailure,
     },
+    /// The [`RunnerOptions`](super::RunnerOptions) given are out of range; refused when
+    /// the runner is built, before any I/O.
+    #[error("invalid runner options: {0}")]
+    InvalidOptions(ValidationError),
     /// The store failed (see [`StoreError::is_retryable`]).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -65,6 +69,7 @@ impl RunnerError {
             RunnerError::CheckpointMoved { .. } => true,
             RunnerError::Store(error) => error.is_retryable(),
             RunnerError::NewerVersion { .. }
+            | RunnerError::InvalidOptions(_)
             | RunnerError::NotPrepared { .. }
             | RunnerError::Stopped { .. } => false,
         }
@@ -94,12 +99,22 @@ pub enum EventFailure {
     #[error(transparent)]
     Projection(ProjectionError),
     /// SQL a [`CustomProjection`](super::CustomProjection) ran for the event failed in a
-    /// way that will not pass when tried again (a constraint, a type, a syntax error).
+    /// way that will not pass when tried again (a constraint, a type, a syntax error); or
+    /// the row a `#[projection]` wrote for this event alone broke a rule of its table
+    /// (SQLSTATE class `22` or `23`: a value out of range, a check constraint).
     #[error("the projection's SQL failed: {0}")]
     Database(sqlx::Error),
     /// `project`, or a hand-written projection's `handle`, panicked.
     #[error("the projection panicked: {0}")]
     Panicked(String),
+    /// The store could not hand the event out at all
+    /// ([`StoreError::Unreadable`]: written past the API by raw SQL, its JSON nests too
+    /// deep or its metadata is malformed); no projection can read it.
+    #[error("the event cannot be read: {reason}")]
+    Unreadable {
+        /// Why, as the store said.
+        reason: String,
+    },
 }
 
 /// What a [`CustomProjection`](super::CustomProjection)'s `handle` returns on failure.
@@ -123,6 +138,11 @@ pub enum BatchError {
     /// again (after reconnecting when the error says so) without counting a failure.
     #[error(transparent)]
     Runner(#[from] RunnerError),
+    /// Writing the rows of a `#[projection]` batch of several events broke a rule of the
+    /// table (SQLSTATE class `22` or `23`), so the failure cannot be pinned on one event
+    /// yet: the runner runs the next batches one event at a time, where it can.
+    #[error("writing the rows of a batch failed: {0}")]
+    Rows(sqlx::Error),
     /// One event failed to project; the runner retries, parks or skips it by its policy.
     #[error("event {event_id} failed to project: {error}")]
     Event {
@@ -169,4 +189,14 @@ impl BatchError {
             },
         }
     }
+}
+
+/// Whether `error` is a rule of a table that the written values broke (SQLSTATE class `22`,
+/// data exception, or `23`, integrity constraint violation): the rows' fault, which the
+/// same rows will break again, not the database's.
+pub(crate) fn is_data_error(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code.starts_with("22") || code.starts_with("23"))
 }

@@ -27,8 +27,8 @@ pub use error::{BatchError, EventFailure, HandleError, RunnerError};
 pub use model::{Custom, CustomProjection, RunnerModel, Table};
 pub use options::{FailurePolicy, RunnerOptions};
 pub use query::PgReadModels;
-pub use runner::{CustomProjectionRunner, ProjectionRunner, Runner};
-pub use status::{ProjectionState, RunnerStatus};
+pub use runner::{CustomProjectionRunner, MAX_RETRY_WAIT, ProjectionRunner, Runner};
+pub use status::{Failing, ProjectionState, RunnerStatus};
 
 /// The schema read-model tables live in.
 pub const READ_MODEL_SCHEMA: &str = "read_models";
