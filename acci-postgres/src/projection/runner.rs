@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use acci_core::{EventId, Projection};
+use acci_core::{EventId, Projection, ValidationError};
 use sqlx::PgConnection;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -115,8 +115,8 @@ impl Failures {
 impl<M: RunnerModel> Runner<M> {
     /// Uses `options`; refuses options out of range ([`RunnerOptions::validate`]) here,
     /// before any I/O.
-    pub fn with_options(mut self, options: RunnerOptions) -> Result<Self, RunnerError> {
-        options.validate().map_err(RunnerError::InvalidOptions)?;
+    pub fn with_options(mut self, options: RunnerOptions) -> Result<Self, ValidationError> {
+        options.validate()?;
         self.options = options;
         Ok(self)
     }
