@@ -14,12 +14,13 @@ use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
 use super::checkpoint::{Advance, Checkpoint, Counts};
-use super::dead_letters::{park, park_unreadable};
+use super::dead_letters::park;
 use super::error::{BatchError, EventFailure, is_data_error};
 use super::model::RunnerModel;
 use super::options::FailurePolicy;
 use super::runner::Failures;
 use super::statements::{key_object, statements};
+use super::unreadable::{Unreadable, set_aside_unreadable};
 use crate::error::store_error;
 use crate::rows::corrupt;
 
@@ -128,38 +129,12 @@ pub(crate) async fn run_batch<M: RunnerModel>(
             position,
             reason,
         }) => {
-            let Some(failure) = context.failures.due(&event_id, context.policy) else {
-                return Err(BatchError::Event {
-                    event_id,
-                    position,
-                    error: EventFailure::Unreadable { reason },
-                });
+            let unreadable = Unreadable {
+                event_id,
+                position,
+                reason,
             };
-            let mut counts = Counts::default();
-            if context.policy == FailurePolicy::Skip {
-                tracing::warn!(projection = name, %event_id, error = %failure.error,
-                    "skipping an event that cannot be read");
-                counts.skipped = 1;
-            } else {
-                park_unreadable(name, &mut tx, event_id, &failure.error, failure.attempts).await?;
-                counts.parked = 1;
-            }
-            let advance = Advance {
-                from: after,
-                to: position,
-                counts,
-                last_event_at: None,
-            };
-            context.checkpoint.advance(&mut tx, advance).await?;
-            tx.commit()
-                .await
-                .map_err(|e| store_error(e, &doing("committing a batch")))?;
-            return Ok(BatchOutcome {
-                counts,
-                set_aside: vec![event_id],
-                caught_up: false,
-                checkpoint: position,
-            });
+            return set_aside_unreadable(context, tx, after, unreadable).await;
         }
         Err(error) => return Err(error.into()),
     };

@@ -66,39 +66,6 @@ pub(crate) async fn park(
     Ok(())
 }
 
-/// Parks `event_id`, which the store could not hand out ([`EventFailure::Unreadable`]),
-/// for `projection`: its envelope is read from the log row by id, inside the batch's
-/// transaction (which reads every tenant).
-pub(crate) async fn park_unreadable(
-    projection: &str,
-    conn: &mut PgConnection,
-    event_id: EventId,
-    error: &EventFailure,
-    attempts: u32,
-) -> Result<(), StoreError> {
-    tracing::warn!(projection, %event_id, %error, "parking an event that cannot be read");
-    let doing = format!("projection `{projection}`: parking an unreadable event");
-    conn.execute("SELECT set_config('acci.all_tenants', 'on', true)")
-        .await
-        .map_err(|e| store_error(e, &doing))?;
-    let parked = sqlx::query(include_str!(
-        "../../sql/projection/dead_letter_park_unreadable.sql"
-    ))
-    .bind(projection)
-    .bind(event_id.as_uuid())
-    .bind(error.to_string())
-    .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
-    .execute(conn)
-    .await
-    .map_err(|e| store_error(e, &doing))?;
-    if parked.rows_affected() != 1 {
-        return Err(corrupt(format!(
-            "unreadable event {event_id} is not in the log"
-        )));
-    }
-    Ok(())
-}
-
 impl<M: RunnerModel> Runner<M> {
     /// Applies the parked events again, oldest first, each in a transaction of its own:
     /// after the projection's code was fixed, say. An event that now projects leaves the

@@ -3,7 +3,8 @@
 //!
 //! One concept a module: [`options`](RunnerOptions) and the failure policy, the `lease`
 //! (advisory locks on detached connections), the typed `checkpoint`, one `batch`,
-//! `prepare` with its version check, `rebuild` and swap, `dead_letters`, `status`, and
+//! `prepare` with its version check, `rebuild` and swap, `dead_letters` and the
+//! `unreadable` events parked among them, `status`, and
 //! the `runner` loop itself; [`RunnerError`] is what its calls return.
 
 mod batch;
@@ -20,6 +21,7 @@ mod runner;
 mod statements;
 mod status;
 mod tables;
+mod unreadable;
 
 pub use batch::RowMemory;
 pub use dead_letters::{DeadLetter, Replayed};
