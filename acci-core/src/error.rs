@@ -130,7 +130,8 @@ pub enum StoreError {
     DuplicateEventId(EventId),
     /// A stored event that the store cannot hand out, written past its API (by raw SQL):
     /// its payload or metadata nests deeper than
-    /// [`MAX_READ_JSON_DEPTH`](crate::MAX_READ_JSON_DEPTH). Nothing was changed. A log
+    /// [`MAX_READ_JSON_DEPTH`](crate::MAX_READ_JSON_DEPTH), or its metadata or stream ids
+    /// are not of the shape the API writes. Nothing was changed. A log
     /// read returns the events before it and then this error; read after `position`
     /// to pass it.
     #[error("event {event_id} at log position {position} cannot be read: {reason}")]

@@ -148,6 +148,10 @@ CREATE TABLE projections.checkpoints (
     -- When the last applied event was recorded: lag in time.
     last_event_at    timestamptz,
     last_error       text,
+    -- Since when turns of the runner fail in a row, and how many did: set by each failed
+    -- turn, cleared with last_error by the next batch that commits.
+    failing_since    timestamptz,
+    failing_attempts integer     NOT NULL DEFAULT 0,
     updated_at       timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 

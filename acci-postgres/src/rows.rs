@@ -146,24 +146,35 @@ pub(crate) fn stored_event(
     stream: Option<&StreamId>,
 ) -> Result<StoredEvent, StoreError> {
     let event_id = EventId::from(column::<uuid::Uuid>(row, 2)?);
+    let position = log_position(&column::<String>(row, 1)?, column(row, 0)?)?;
+    // What this one row holds (written past the API, by raw SQL) and a reader cannot
+    // hand out: that event is unreadable, the others are not.
+    let malformed = |what: &str, error: &dyn std::fmt::Display| StoreError::Unreadable {
+        event_id,
+        position,
+        reason: format!("its {what} is malformed: {error}"),
+    };
     let stream = match stream {
         Some(stream) => stream.clone(),
         None => {
-            let tenant = TenantId::new(column::<String>(row, 9)?).map_err(corrupt)?;
-            let aggregate_id = AggregateId::new(column::<String>(row, 11)?).map_err(corrupt)?;
-            StreamId::new(tenant, column::<String>(row, 10)?, aggregate_id).map_err(corrupt)?
+            let tenant =
+                TenantId::new(column::<String>(row, 9)?).map_err(|e| malformed("tenant id", &e))?;
+            let aggregate_id = AggregateId::new(column::<String>(row, 11)?)
+                .map_err(|e| malformed("aggregate id", &e))?;
+            StreamId::new(tenant, column::<String>(row, 10)?, aggregate_id)
+                .map_err(|e| malformed("stream", &e))?
         }
     };
     let data: Value = json_column(row, 6).map_err(|e| unreadable(row, event_id, "payload", e))?;
     let metadata: Value =
         json_column(row, 7).map_err(|e| unreadable(row, event_id, "metadata", e))?;
-    let metadata: Metadata = serde_json::from_value(metadata)
-        .map_err(|e| corrupt(format!("metadata of event {event_id}: {e}")))?;
+    let metadata: Metadata =
+        serde_json::from_value(metadata).map_err(|e| malformed("metadata", &e))?;
     Ok(StoredEvent {
         event_id,
         stream,
         sequence: to_u64(column(row, 3)?, "sequence")?,
-        position: log_position(&column::<String>(row, 1)?, column(row, 0)?)?,
+        position,
         event_type: column(row, 4)?,
         schema_version: schema_version(column(row, 5)?)?,
         metadata,

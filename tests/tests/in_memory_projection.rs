@@ -177,3 +177,83 @@ async fn queries_and_generated_finders_run_on_in_memory_read_models() {
         Err(QueryError::Validation(v)) if v.to_string().contains("key of")
     ));
 }
+
+/// A row that panics when projected.
+#[projection(table = "fragile_names", events(Joined))]
+pub struct FragileName {
+    #[projection(key)]
+    pub member_id: String,
+    pub name: String,
+}
+
+impl Project<Joined> for FragileName {
+    fn project(row: &mut Option<Self>, event: &Recorded<Joined>) {
+        assert_ne!(event.data.name, "boom", "a name the projection cannot take");
+        *row = Some(FragileName {
+            member_id: event.stream.aggregate_id.to_string(),
+            name: event.data.name.clone(),
+        });
+    }
+}
+
+/// Events that do not decode (a payload of another shape, a schema version no code
+/// knows) and one that makes `project` panic are parked, each with its error; the other
+/// events of both tenants are projected and the next catch-up goes on after them.
+#[tokio::test]
+async fn events_that_fail_to_project_are_parked_and_the_rest_go_on() {
+    let store = InMemoryEventStore::new();
+    append(&store, "t1", "m1", &Joined { name: "Ada".into() }).await;
+    let stream = StreamId::new(
+        TenantId::new("t2").unwrap(),
+        "Membership",
+        AggregateId::new("m9").unwrap(),
+    )
+    .unwrap();
+    let raw = |version: u32, payload: serde_json::Value| NewEvent {
+        event_id: acci_core::EventId::new(),
+        event_type: "Joined".into(),
+        schema_version: version,
+        payload,
+        metadata: Metadata::new(),
+    };
+    store
+        .append(
+            &stream,
+            ExpectedVersion::Any,
+            vec![
+                raw(1, serde_json::json!({ "nom": "Zed" })),
+                raw(7, serde_json::json!({ "name": "Zed" })),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    append(
+        &store,
+        "t2",
+        "m2",
+        &Joined {
+            name: "boom".into(),
+        },
+    )
+    .await;
+    append(&store, "t2", "m3", &Joined { name: "Cy".into() }).await;
+
+    let names = InMemoryProjection::<FragileName>::new().with_batch_size(2);
+    assert_eq!(names.catch_up(&store).await.unwrap(), 2);
+    let rows: Vec<String> = names.rows().into_iter().map(|r| r.name).collect();
+    assert_eq!(rows, ["Ada", "Cy"]);
+    let parked = names.dead_letters();
+    assert_eq!(parked.len(), 3, "{parked:#?}");
+    assert!(
+        parked
+            .iter()
+            .all(|p| p.event_type.as_deref() == Some("Joined"))
+    );
+    assert!(parked[2].error.contains("panicked"), "{parked:#?}");
+    assert_eq!(names.status().events_parked, 3);
+    assert_eq!(names.status().events_applied, 2);
+
+    append(&store, "t1", "m4", &Joined { name: "Dee".into() }).await;
+    assert_eq!(names.catch_up(&store).await.unwrap(), 1, "it goes on");
+}

@@ -246,9 +246,10 @@ impl Handle<Add> for Total {
     }
 }
 
-/// A snapshot of the current shape, replaced by raw SQL with a state 200 and then 600
-/// levels deep: the command path loads the aggregate from its events both times (the
-/// fallback for a snapshot that does not decode) and goes on taking commands.
+/// A snapshot of the current shape, replaced by raw SQL with a state of the wrong type,
+/// then one 200 and one 600 levels deep: the command path loads the aggregate from its
+/// events each time (the fallback for a snapshot that does not decode) and goes on
+/// taking commands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_path_replays_past_a_deep_snapshot() {
     let database = TestDatabase::create().await;
@@ -266,15 +267,22 @@ async fn the_command_path_replays_past_a_deep_snapshot() {
     }
     let s = StreamId::new(t.clone(), <Total as Aggregate>::TYPE, id.clone()).unwrap();
     let state_version = i64::try_from(<Total as Aggregate>::STATE_VERSION).unwrap();
-    for levels in [200, MAX_READ_JSON_DEPTH + 88] {
-        insert_snapshot_at(&owner, &s, 2, state_version, &nested(levels).to_string()).await;
+    // Shallow but of the wrong type, then 200 and 600 levels deep.
+    let states = [
+        json!({ "total": "many" }),
+        nested(200),
+        nested(MAX_READ_JSON_DEPTH + 88),
+    ];
+    for state in states {
+        let depth = acci_core::json_text_depth(&state.to_string());
+        insert_snapshot_at(&owner, &s, 2, state_version, &state.to_string()).await;
         let loaded = totals.load(&t, &id).await.expect("load past the snapshot");
         assert_eq!(
             (loaded.version, loaded.state.total),
             (2, 5),
-            "{levels} levels"
+            "{depth} levels"
         );
-        assert_eq!(loaded.snapshot_version, None, "{levels} levels");
+        assert_eq!(loaded.snapshot_version, None, "{depth} levels");
     }
     totals
         .execute(Command::new(t.clone(), id.clone(), Add(1)))

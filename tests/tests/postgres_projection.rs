@@ -207,6 +207,7 @@ fn options() -> RunnerOptions {
 async fn runner(db: &TestDatabase) -> ProjectionRunner<Balance> {
     ProjectionRunner::<Balance>::new(db.pool_as(Some(READER_LOGIN), 4).await)
         .with_options(options())
+        .expect("valid options")
 }
 
 /// Writers append while the runner runs, and the runner is killed again and again (its
@@ -464,7 +465,8 @@ async fn a_changed_version_rebuilds_while_readers_read() {
     };
 
     let v2 = ProjectionRunner::<BalanceOf<2>>::new(db.pool_as(Some(READER_LOGIN), 4).await)
-        .with_options(options());
+        .with_options(options())
+        .expect("valid options");
     v2.prepare().await.unwrap();
     reading.store(false, std::sync::atomic::Ordering::SeqCst);
     let seen = reader.await.unwrap();
@@ -571,10 +573,13 @@ async fn read_models_answer_by_key_page_and_index() {
 async fn parked_events_are_replayed_once_the_projection_is_fixed() {
     let db = TestDatabase::create().await;
     let store = db.store().await;
-    let runner = runner(&db).await.with_options(RunnerOptions {
-        failure: FailurePolicy::Park,
-        ..options()
-    });
+    let runner = runner(&db)
+        .await
+        .with_options(RunnerOptions {
+            failure: FailurePolicy::Park,
+            ..options()
+        })
+        .expect("valid options");
     // Another tenant's account, so this test's poison never meets the other tests' cure.
     deposit(&store, "t-replay", "acc", 1).await;
     let last = deposit(&store, "t-replay", "acc", POISON).await;
@@ -637,7 +642,8 @@ async fn a_custom_projection_runs_with_the_same_guarantees() {
     }
     let runner =
         CustomProjectionRunner::new(db.pool_as(Some(READER_LOGIN), 4).await, DepositsPerTenant)
-            .with_options(options());
+            .with_options(options())
+            .expect("valid options");
     assert_eq!(catch_up_to(&runner, last).await, 20);
     assert_eq!(runner.catch_up().await.unwrap(), 0, "nothing counted twice");
     let admin = db.pool_as(None, 1).await;
@@ -669,10 +675,13 @@ async fn a_custom_projection_runs_with_the_same_guarantees() {
 async fn a_skipped_event_is_counted_and_left_out() {
     let db = TestDatabase::create().await;
     let store = db.store().await;
-    let runner = runner(&db).await.with_options(RunnerOptions {
-        failure: FailurePolicy::Skip,
-        ..options()
-    });
+    let runner = runner(&db)
+        .await
+        .with_options(RunnerOptions {
+            failure: FailurePolicy::Skip,
+            ..options()
+        })
+        .expect("valid options");
     deposit(&store, "t1", "acc", 2).await;
     deposit(&store, "t1", "acc", POISON).await;
     let last = deposit(&store, "t1", "acc", 3).await;

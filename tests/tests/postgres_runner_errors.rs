@@ -108,14 +108,14 @@ async fn runner(
     let flaky = Flaky {
         blips: Arc::new(AtomicU32::new(blips)),
     };
-    CustomProjectionRunner::new(db.pool_as(Some(READER_LOGIN), 4).await, flaky).with_options(
-        RunnerOptions {
+    CustomProjectionRunner::new(db.pool_as(Some(READER_LOGIN), 4).await, flaky)
+        .with_options(RunnerOptions {
             batch_size: 10,
             poll_interval: Duration::from_millis(50),
             standby_interval: Duration::from_millis(50),
             failure,
-        },
-    )
+        })
+        .expect("valid options")
 }
 
 async fn totals(db: &TestDatabase) -> Vec<(String, i64)> {
@@ -206,8 +206,24 @@ async fn a_statement_that_always_fails_or_a_panic_is_the_events_own_failure() {
 async fn a_stopped_runner_says_at_which_event_and_why() {
     let db = TestDatabase::create().await;
     let store = db.store().await;
-    deposit(&store, "a", 5).await;
-    let broken = deposit(&store, "a", BROKEN).await;
+    // One append, so both events are in one transaction and so in one batch, whatever
+    // other transactions on the server do to the log's horizon meanwhile.
+    let stream = StreamId::new(
+        TenantId::new("t1").unwrap(),
+        "Account",
+        AggregateId::new("a").unwrap(),
+    )
+    .unwrap();
+    let events = [5, BROKEN]
+        .map(|amount| NewEvent::from_event(&Deposited { amount }, Metadata::new()).unwrap());
+    let broken = match store
+        .append(&stream, ExpectedVersion::Any, events.into(), None)
+        .await
+        .unwrap()
+    {
+        AppendOutcome::Appended(appended) => appended.last_position,
+        other => panic!("{other:?}"),
+    };
     let runner = runner(&db, 0, FailurePolicy::Stop).await;
     let stopped = tokio::time::timeout(Duration::from_secs(30), runner.run(std::future::pending()))
         .await

@@ -224,7 +224,7 @@ pub async fn rebuild_in_child(
                 ProjectionRunner::<Balance>::new(pool.clone()).with_options(RunnerOptions {
                     batch_size: batch,
                     ..RunnerOptions::default()
-                });
+                })?;
             runner.rebuild().await?
         }
         other => return Err(format!("no system `{other}` to rebuild").into()),

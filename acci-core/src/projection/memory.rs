@@ -2,9 +2,12 @@
 //! database, for tests and examples.
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{PoisonError, RwLock};
 
 use crate::authorization::{Caller, QueryGuard, QueryKind};
+use crate::error::StoreError;
+use crate::ids::EventId;
 use crate::projection::{Projection, ProjectionError};
 use crate::store::{EventStore, LogPosition, ReadAll, TenantScope};
 
@@ -13,10 +16,26 @@ use crate::store::{EventStore, LogPosition, ReadAll, TenantScope};
 pub struct ProjectionStatus {
     /// The projection's name.
     pub name: &'static str,
-    /// The log position of the last event it applied.
+    /// The log position of the last event it applied or parked.
     pub position: LogPosition,
     /// Events applied since it started.
     pub events_applied: u64,
+    /// Events parked since it started: see [`InMemoryProjection::dead_letters`].
+    pub events_parked: u64,
+}
+
+/// An event an [`InMemoryProjection`] parked: it did not decode, had no row key, made
+/// `project` panic, or the store could not hand it out ([`StoreError::Unreadable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedEvent {
+    /// The event.
+    pub event_id: EventId,
+    /// Its stored type; `None` for an event the store could not hand out.
+    pub event_type: Option<String>,
+    /// Its log position.
+    pub position: LogPosition,
+    /// Why it did not project.
+    pub error: String,
 }
 
 /// A read model kept in memory, fed from any [`EventStore`].
@@ -25,6 +44,12 @@ pub struct ProjectionStatus {
 /// batches, only the projection's event types, and applies each batch as a unit: the
 /// rows and the checkpoint change together or not at all, so an error leaves the read
 /// model at the last complete batch and a later call resumes there.
+///
+/// An event that fails to project (it does not decode, has no row key, makes `project`
+/// panic, or the store cannot hand it out at all) is parked at once, as the PostgreSQL
+/// runner does under `FailurePolicy::Park`: kept in
+/// [`dead_letters`](InMemoryProjection::dead_letters) with its error, while every other
+/// event goes on. Nothing in memory fails twice differently, so there is no retry.
 #[derive(Debug)]
 pub struct InMemoryProjection<P: Projection> {
     state: RwLock<State<P>>,
@@ -38,6 +63,7 @@ struct State<P: Projection> {
     rows: BTreeMap<P::Key, P>,
     position: LogPosition,
     events_applied: u64,
+    parked: Vec<ParkedEvent>,
 }
 
 impl<P: Projection> Default for InMemoryProjection<P> {
@@ -53,6 +79,7 @@ impl<P: Projection> InMemoryProjection<P> {
             rows: BTreeMap::new(),
             position: LogPosition::START,
             events_applied: 0,
+            parked: Vec::new(),
         };
         Self {
             state: RwLock::new(state),
@@ -80,23 +107,72 @@ impl<P: Projection> InMemoryProjection<P> {
                 .after(after)
                 .limit(self.batch_size)
                 .events(P::EVENTS.iter().cloned());
-            let batch = store
-                .read_all(&request)
-                .await
-                .map_err(|e| ProjectionError::Storage(e.to_string()))?;
+            let batch = match store.read_all(&request).await {
+                Ok(batch) => batch,
+                // The store cannot hand the next event out: park it, read on after it.
+                Err(StoreError::Unreadable {
+                    event_id,
+                    position,
+                    reason,
+                }) => {
+                    let mut state = self.write();
+                    state.parked.push(ParkedEvent {
+                        event_id,
+                        event_type: None,
+                        position,
+                        error: format!("the event cannot be read: {reason}"),
+                    });
+                    state.position = position;
+                    continue;
+                }
+                Err(error) => return Err(ProjectionError::Storage(error.to_string())),
+            };
             if batch.events.is_empty() {
                 return Ok(applied);
             }
             // Work on copies of the touched rows; commit them with the checkpoint.
             let mut touched: BTreeMap<P::Key, Option<P>> = BTreeMap::new();
-            let count = batch.events.len() as u64;
+            let mut parked = Vec::new();
+            let mut count = 0;
             for stored in batch.events {
-                let event = P::decode(stored)?;
-                let key = P::event_key(&event)?;
+                let (event_id, position) = (stored.event_id, stored.position);
+                let event_type = stored.event_type.clone();
+                let mut park = |error: String| {
+                    parked.push(ParkedEvent {
+                        event_id,
+                        event_type: Some(event_type.clone()),
+                        position,
+                        error,
+                    })
+                };
+                let event = match P::decode(stored) {
+                    Ok(event) => event,
+                    Err(error) => {
+                        park(error.to_string());
+                        continue;
+                    }
+                };
+                let key = match P::event_key(&event) {
+                    Ok(key) => key,
+                    Err(error) => {
+                        park(error.to_string());
+                        continue;
+                    }
+                };
                 let row = touched
                     .entry(key.clone())
                     .or_insert_with(|| self.read().rows.get(&key).cloned());
-                P::project_event(row, &event);
+                // `project` is user code: a panic parks this event; the row stays as it was.
+                let mut projected = row.clone();
+                match catch_unwind(AssertUnwindSafe(|| {
+                    P::project_event(&mut projected, &event)
+                })) {
+                    Ok(()) => {
+                        *row = projected;
+                        count += 1;
+                    }
+                    Err(panic) => park(format!("the projection panicked: {}", panic_text(&panic))),
+                }
             }
             let mut state = self.write();
             for (key, row) in touched {
@@ -107,6 +183,7 @@ impl<P: Projection> InMemoryProjection<P> {
             }
             state.position = batch.next;
             state.events_applied += count;
+            state.parked.append(&mut parked);
             applied += count;
         }
     }
@@ -128,7 +205,13 @@ impl<P: Projection> InMemoryProjection<P> {
             name: P::NAME,
             position: state.position,
             events_applied: state.events_applied,
+            events_parked: state.parked.len() as u64,
         }
+    }
+
+    /// The events it parked, in log order.
+    pub fn dead_letters(&self) -> Vec<ParkedEvent> {
+        self.read().parked.clone()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State<P>> {
@@ -138,6 +221,15 @@ impl<P: Projection> InMemoryProjection<P> {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State<P>> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A panic's message, if it has one.
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic".to_owned())
 }
 
 /// In-memory read models behind the [`ReadModels`](crate::query::ReadModels) trait, so

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 #[doc(hidden)]
 pub use key::{KeyByAggregateId, KeyByImpl, KeyProbe};
 pub use key::{KeyFromAggregateId, ProjectKey};
-pub use memory::{InMemoryProjection, InMemoryReadModels, ProjectionStatus};
+pub use memory::{InMemoryProjection, InMemoryReadModels, ParkedEvent, ProjectionStatus};
 pub use table::{ColumnSpec, ColumnType, Scalar, TableSpec};
 
 use crate::error::DecodeError;

@@ -9,4 +9,5 @@ ON CONFLICT (name) DO UPDATE
    SET version = EXCLUDED.version, transaction_id = EXCLUDED.transaction_id,
        position = EXCLUDED.position, events_applied = EXCLUDED.events_applied,
        events_parked = EXCLUDED.events_parked, events_skipped = EXCLUDED.events_skipped,
-       last_event_at = EXCLUDED.last_event_at, last_error = NULL, updated_at = clock_timestamp()
+       last_event_at = EXCLUDED.last_event_at, last_error = NULL, failing_since = NULL,
+       failing_attempts = 0, updated_at = clock_timestamp()

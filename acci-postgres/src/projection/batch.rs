@@ -7,18 +7,20 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Poll;
 
 use acci_core::{
-    EventId, LogPosition, Projection, ProjectionError, ReadAll, StoredEvent, TenantScope,
+    EventId, LogPosition, Projection, ProjectionError, ReadAll, StoreError, StoredEvent,
+    TenantScope,
 };
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
 use super::checkpoint::{Advance, Checkpoint, Counts};
 use super::dead_letters::park;
-use super::error::{BatchError, EventFailure};
+use super::error::{BatchError, EventFailure, is_data_error};
 use super::model::RunnerModel;
 use super::options::FailurePolicy;
 use super::runner::Failures;
 use super::statements::{key_object, statements};
+use super::unreadable::{Unreadable, set_aside_unreadable};
 use crate::error::store_error;
 use crate::rows::corrupt;
 
@@ -118,8 +120,25 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         .after(after)
         .limit(context.batch_size)
         .events(context.model.events().iter().cloned());
-    let batch = crate::store::read_log(&mut tx, &request).await?;
-    let caught_up = batch.events.len() < context.batch_size;
+    let (batch, stopped) = match crate::store::read_log_to_unreadable(&mut tx, &request).await {
+        Ok(read) => read,
+        // The next event cannot be read at all (the events before it came back in the
+        // previous batch): a failure of that event, under the policy like any other.
+        Err(StoreError::Unreadable {
+            event_id,
+            position,
+            reason,
+        }) => {
+            let unreadable = Unreadable {
+                event_id,
+                position,
+                reason,
+            };
+            return set_aside_unreadable(context, tx, after, unreadable).await;
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let caught_up = batch.events.len() < context.batch_size && !stopped;
     if batch.events.is_empty() {
         if batch.next > after {
             // Nothing to apply, but the horizon moved past filtered events: keep up, so a
@@ -164,7 +183,22 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         set_aside.push(stored.event_id);
     }
     counts.applied = events.len() as u64;
-    context.model.apply(&mut tx, events, memory).await?;
+    let only = match events.as_slice() {
+        [only] => Some((only.event_id, only.position)),
+        _ => None,
+    };
+    match (context.model.apply(&mut tx, events, memory).await, only) {
+        (Ok(()), _) => {}
+        // One event's rows alone broke a rule of the table: that event's failure.
+        (Err(BatchError::Rows(error)), Some((event_id, position))) => {
+            return Err(BatchError::Event {
+                event_id,
+                position,
+                error: EventFailure::Database(error),
+            });
+        }
+        (Err(error), _) => return Err(error),
+    }
     let advance = Advance {
         from: after,
         to: batch.next,
@@ -287,16 +321,26 @@ async fn write_rows<P: Projection>(
             .bind(Value::Array(upserts))
             .execute(&mut *conn)
             .await
-            .map_err(|e| store_error(e, &format!("projection `{}`: writing rows", P::NAME)))?;
+            .map_err(|e| rows_error(e, P::NAME, "writing rows"))?;
     }
     if !deletes.is_empty() {
         sqlx::query(&table.delete_by_keys)
             .bind(Value::Array(deletes))
             .execute(&mut *conn)
             .await
-            .map_err(|e| store_error(e, &format!("projection `{}`: deleting rows", P::NAME)))?;
+            .map_err(|e| rows_error(e, P::NAME, "deleting rows"))?;
     }
     Ok(())
+}
+
+/// The batch error for a failed write of rows: [`BatchError::Rows`] when the rows broke
+/// a rule of the table, a storage failure otherwise.
+fn rows_error(error: sqlx::Error, projection: &str, doing: &str) -> BatchError {
+    if is_data_error(&error) {
+        BatchError::Rows(error)
+    } else {
+        store_error(error, &format!("projection `{projection}`: {doing}")).into()
+    }
 }
 
 /// Runs `future`, turning a panic while it is polled into its message: user code (a

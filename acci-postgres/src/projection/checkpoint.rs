@@ -31,6 +31,10 @@ pub(crate) struct CheckpointRow {
     pub(crate) last_event_at: Option<DateTime<Utc>>,
     /// The last error, until a batch succeeds again.
     pub(crate) last_error: Option<String>,
+    /// Since when turns of the runner fail in a row, until a batch succeeds again.
+    pub(crate) failing_since: Option<DateTime<Utc>>,
+    /// How many turns failed in a row.
+    pub(crate) failing_attempts: u32,
 }
 
 /// Events applied, parked and skipped: in all, or by one batch.
@@ -115,6 +119,11 @@ impl Checkpoint {
             },
             last_event_at: row.try_get("last_event_at").map_err(corrupt)?,
             last_error: row.try_get("last_error").map_err(corrupt)?,
+            failing_since: row.try_get("failing_since").map_err(corrupt)?,
+            failing_attempts: u32::try_from(
+                row.try_get::<i32, _>("failing_attempts").map_err(corrupt)?,
+            )
+            .unwrap_or(0),
         }))
     }
 
@@ -222,16 +231,27 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// Records `error` as the last one, until a batch succeeds again. Best effort: the
-    /// database may be what failed.
+    /// Records `error` as the last one and counts one more failed turn, until a batch
+    /// succeeds again. Best effort: the database may be what failed.
     pub(crate) async fn note_error<'c>(self, conn: impl PgExecutor<'c>, error: &str) {
-        let _ = sqlx::query(
-            "UPDATE projections.checkpoints SET last_error = $2, updated_at = clock_timestamp() WHERE name = $1",
+        let _ = sqlx::query(include_str!("../../sql/projection/checkpoint_failed.sql"))
+            .bind(self.key())
+            .bind(error)
+            .execute(conn)
+            .await;
+    }
+
+    /// Clears the last error and the count of failed turns: the runner works again.
+    pub(crate) async fn clear_error<'c>(self, conn: impl PgExecutor<'c>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE projections.checkpoints SET last_error = NULL, failing_since = NULL, \
+             failing_attempts = 0, updated_at = clock_timestamp() WHERE name = $1",
         )
         .bind(self.key())
-        .bind(error)
         .execute(conn)
-        .await;
+        .await
+        .map_err(|e| store_error(e, &self.doing("clearing the last error")))?;
+        Ok(())
     }
 }
 

@@ -103,8 +103,16 @@ impl<M: RunnerModel> Runner<M> {
                         letter.event_id
                     ))
                 })?;
-            let event = crate::rows::stored_event(&row, None)?;
-            match self.model.apply(&mut tx, vec![event], None).await {
+            let applied = match crate::rows::stored_event(&row, None) {
+                Ok(event) => self.model.apply(&mut tx, vec![event], None).await,
+                Err(StoreError::Unreadable { reason, .. }) => Err(BatchError::Event {
+                    event_id: letter.event_id,
+                    position: letter.position,
+                    error: EventFailure::Unreadable { reason },
+                }),
+                Err(error) => Err(error.into()),
+            };
+            match applied {
                 Ok(()) => {
                     sqlx::query(
                         "DELETE FROM projections.dead_letters WHERE projection = $1 AND event_id = $2",
@@ -118,14 +126,19 @@ impl<M: RunnerModel> Runner<M> {
                     tx.commit().await.map_err(|e| store_error(e, &doing))?;
                     replayed.applied += 1;
                 }
-                Err(BatchError::Event { error, .. }) => {
+                // A one-event batch: rows it could not write are that event's.
+                Err(failed @ (BatchError::Event { .. } | BatchError::Rows(_))) => {
+                    let error = match failed {
+                        BatchError::Event { error, .. } => error.to_string(),
+                        other => other.to_string(),
+                    };
                     drop(tx);
                     sqlx::query(include_str!(
                         "../../sql/projection/dead_letter_failed_again.sql"
                     ))
                     .bind(name)
                     .bind(letter.event_id.as_uuid())
-                    .bind(error.to_string())
+                    .bind(error)
                     .execute(&mut *conn)
                     .await
                     .map_err(|e| store_error(e, &doing))?;

@@ -93,19 +93,30 @@ pub enum EventFailure {
     /// The event did not decode, had no row key, or the projection refused it.
     #[error(transparent)]
     Projection(ProjectionError),
-    /// SQL a [`CustomProjection`](super::CustomProjection) ran for the event failed in a
-    /// way that will not pass when tried again (a constraint, a type, a syntax error).
+    /// SQL a [`CustomProjection`](super::CustomProjection) ran for the event, or the row
+    /// a `#[projection]` wrote for this event alone, failed for the data's sake (SQLSTATE
+    /// class `22` or `23`, or `P0001`: a division by zero, a value out of range, a check
+    /// constraint, an exception a trigger raised), which trying again will not pass.
     #[error("the projection's SQL failed: {0}")]
     Database(sqlx::Error),
     /// `project`, or a hand-written projection's `handle`, panicked.
     #[error("the projection panicked: {0}")]
     Panicked(String),
+    /// The store could not hand the event out at all
+    /// ([`StoreError::Unreadable`]: written past the API by raw SQL, its JSON nests too
+    /// deep or its metadata is malformed); no projection can read it.
+    #[error("the event cannot be read: {reason}")]
+    Unreadable {
+        /// Why, as the store said.
+        reason: String,
+    },
 }
 
 /// What a [`CustomProjection`](super::CustomProjection)'s `handle` returns on failure.
-/// `?` converts both sources: the runner retries a transient database error (and a
-/// [`ProjectionError::Storage`]) as a storage failure, and counts everything else as the
-/// event's own failure, under the failure policy.
+/// `?` converts both sources: the runner counts a database error the data caused
+/// (SQLSTATE class `22`, `23` or `P0001`) and every [`ProjectionError`] but
+/// [`ProjectionError::Storage`] as the event's own failure, under the failure policy, and
+/// retries every other database error as a storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     /// A database call failed.
@@ -123,6 +134,11 @@ pub enum BatchError {
     /// again (after reconnecting when the error says so) without counting a failure.
     #[error(transparent)]
     Runner(#[from] RunnerError),
+    /// Writing the rows of a `#[projection]` batch of several events broke a rule of the
+    /// table (SQLSTATE class `22` or `23`), so the failure cannot be pinned on one event
+    /// yet: the runner runs the next batches one event at a time, where it can.
+    #[error("writing the rows of a batch failed: {0}")]
+    Rows(sqlx::Error),
     /// One event failed to project; the runner retries, parks or skips it by its policy.
     #[error("event {event_id} failed to project: {error}")]
     Event {
@@ -143,12 +159,15 @@ impl From<StoreError> for BatchError {
 }
 
 impl BatchError {
-    /// The batch error for a hand-written handler's failure on event `event_id`: storage
-    /// failures that may pass when tried again are transient; the rest is the event's.
+    /// The batch error for a hand-written handler's failure on event `event_id`: a
+    /// database error the data caused ([`is_data_error`]) is the event's; any other
+    /// database error (transient, or one that fails every event alike: a revoked right, a
+    /// missing table) is a storage failure, which the runner retries and reports without
+    /// parking anything; the handler's own errors are the event's.
     pub(crate) fn from_handler(event: &StoredEvent, error: HandleError, doing: &str) -> Self {
         let (event_id, position) = (event.event_id, event.position);
         match error {
-            HandleError::Database(error) if is_retryable(&error) => {
+            HandleError::Database(error) if is_retryable(&error) || !is_data_error(&error) => {
                 store_error(error, doing).into()
             }
             HandleError::Database(error) => BatchError::Event {
@@ -169,4 +188,16 @@ impl BatchError {
             },
         }
     }
+}
+
+/// Whether `error` is the data's fault, which the same data will cause again, rather than
+/// the database's or the code's: SQLSTATE class `22` (data exception: a division by zero,
+/// a value out of range), class `23` (integrity constraint violation) or `P0001` (an
+/// exception raised on purpose, by a trigger say). A revoked right, a missing table or
+/// column, a syntax error fail every event alike and are none of these.
+pub(crate) fn is_data_error(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code.starts_with("22") || code.starts_with("23") || code == "P0001")
 }

@@ -3,7 +3,8 @@
 //!
 //! One concept a module: [`options`](RunnerOptions) and the failure policy, the `lease`
 //! (advisory locks on detached connections), the typed `checkpoint`, one `batch`,
-//! `prepare` with its version check, `rebuild` and swap, `dead_letters`, `status`, and
+//! `prepare` with its version check, `rebuild` and swap, `dead_letters` and the
+//! `unreadable` events parked among them, `status`, and
 //! the `runner` loop itself; [`RunnerError`] is what its calls return.
 
 mod batch;
@@ -20,6 +21,7 @@ mod runner;
 mod statements;
 mod status;
 mod tables;
+mod unreadable;
 
 pub use batch::RowMemory;
 pub use dead_letters::{DeadLetter, Replayed};
@@ -27,8 +29,8 @@ pub use error::{BatchError, EventFailure, HandleError, RunnerError};
 pub use model::{Custom, CustomProjection, RunnerModel, Table};
 pub use options::{FailurePolicy, RunnerOptions};
 pub use query::PgReadModels;
-pub use runner::{CustomProjectionRunner, ProjectionRunner, Runner};
-pub use status::{ProjectionState, RunnerStatus};
+pub use runner::{CustomProjectionRunner, MAX_RETRY_WAIT, ProjectionRunner, Runner};
+pub use status::{Failing, ProjectionState, RunnerStatus};
 
 /// The schema read-model tables live in.
 pub const READ_MODEL_SCHEMA: &str = "read_models";

@@ -149,10 +149,14 @@ pub trait CustomProjection: Send + Sync + 'static {
     /// Creates its tables if missing (`CREATE TABLE IF NOT EXISTS`, unqualified names).
     async fn setup(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error>;
 
-    /// Applies one event inside the batch's transaction. A database error that may pass
-    /// when tried again (a lost connection, a serialization failure) is retried as a
-    /// storage failure, never counted against the event; any other error is the event's
-    /// own and counts toward the failure policy.
+    /// Applies one event inside the batch's transaction. A database error the data caused
+    /// (SQLSTATE class `22` or `23`, or `P0001`: a division by zero, a constraint, an
+    /// exception raised on purpose) and the errors of your own are the event's, and count
+    /// toward the failure policy. Any other database error is a storage failure, never
+    /// counted against the event: one that may pass when tried again (a lost connection,
+    /// a serialization failure) is retried; one that fails every event alike (a revoked
+    /// right, a missing table, a syntax error) is retried with a growing wait and shows
+    /// in the status as `failing` until it is fixed.
     async fn handle(&self, event: &StoredEvent, tx: &mut PgConnection) -> Result<(), HandleError>;
 }
 

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use acci_core::{MAX_READ_BATCH, ValidationError};
+
 /// What happens to an event that fails to project (does not decode, has no key, makes
 /// `project` panic, or its own SQL fails in a way that will not pass when tried again).
 ///
@@ -51,7 +53,7 @@ impl FailurePolicy {
 /// How a [`Runner`](super::Runner) works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunnerOptions {
-    /// Events per batch (and per transaction).
+    /// Events per batch (and per transaction), 1 to [`MAX_READ_BATCH`].
     pub batch_size: usize,
     /// How often a live runner looks for events when no notification came.
     pub poll_interval: Duration,
@@ -70,5 +72,30 @@ impl Default for RunnerOptions {
             standby_interval: Duration::from_millis(500),
             failure: FailurePolicy::default(),
         }
+    }
+}
+
+impl RunnerOptions {
+    /// Refuses options a runner cannot work with: a batch size outside 1 to
+    /// [`MAX_READ_BATCH`], or a zero interval (a loop that never waits).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.batch_size == 0 || self.batch_size > MAX_READ_BATCH {
+            return Err(ValidationError::new(
+                "batch size",
+                format!(
+                    "is {}; it must be between 1 and {MAX_READ_BATCH}",
+                    self.batch_size
+                ),
+            ));
+        }
+        for (what, interval) in [
+            ("poll interval", self.poll_interval),
+            ("standby interval", self.standby_interval),
+        ] {
+            if interval.is_zero() {
+                return Err(ValidationError::new(what, "is zero; it must be positive"));
+            }
+        }
+        Ok(())
     }
 }

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use acci_core::{EventId, Projection};
+use acci_core::{EventId, Projection, ValidationError};
 use sqlx::PgConnection;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -112,10 +113,12 @@ impl Failures {
 }
 
 impl<M: RunnerModel> Runner<M> {
-    /// Uses `options`.
-    pub fn with_options(mut self, options: RunnerOptions) -> Self {
+    /// Uses `options`; refuses options out of range ([`RunnerOptions::validate`]) here,
+    /// before any I/O.
+    pub fn with_options(mut self, options: RunnerOptions) -> Result<Self, ValidationError> {
+        options.validate()?;
         self.options = options;
-        self
+        Ok(self)
     }
 
     /// Applies every event available now, batch after batch, on one connection; returns
@@ -134,21 +137,40 @@ impl<M: RunnerModel> Runner<M> {
     /// none does. A storage failure (a lost connection, a serialization failure) sends
     /// it back to waiting for the lock and is never counted against an event; it
     /// returns an error only under [`FailurePolicy::Stop`].
+    ///
+    /// A failure that trying again will not cure (a revoked right, a missing table, a
+    /// row the table refuses that no one event can be blamed for) is no reason to stop
+    /// either, but it is loud: each failed turn is logged at `ERROR` (a transient one at
+    /// `WARN`) with the number of turns failed in a row, recorded in the checkpoint
+    /// ([`RunnerStatus::failing`](super::RunnerStatus::failing): since when, how many
+    /// turns, the last error), and followed by a wait that doubles from
+    /// [`RunnerOptions::standby_interval`] up to [`MAX_RETRY_WAIT`]. The first batch that
+    /// commits clears it.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), RunnerError> {
         tokio::pin!(shutdown);
+        let name = self.model.name();
+        let mut streak = 0u32;
         loop {
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
-                result = self.run_while_active() => match result {
+                result = self.run_while_active(&mut streak) => match result {
                     Err(error) if matches!(self.options.failure, FailurePolicy::Stop) && !error.is_retryable() => {
                         return Err(error);
                     }
                     Err(error) => {
-                        tracing::warn!(projection = self.model.name(), %error, "projection runner lost its footing; retrying");
-                        Checkpoint::live(self.model.name())
+                        streak = streak.saturating_add(1);
+                        let wait = retry_wait(self.options.standby_interval, streak);
+                        if error.is_retryable() {
+                            tracing::warn!(projection = name, %error, failed_turns = streak, ?wait,
+                                "projection runner failed; retrying");
+                        } else {
+                            tracing::error!(projection = name, %error, failed_turns = streak, ?wait,
+                                "projection runner failed, and will again until the cause is fixed; retrying");
+                        }
+                        Checkpoint::live(name)
                             .note_error(&self.pool, &error.to_string())
                             .await;
-                        tokio::time::sleep(self.options.standby_interval).await;
+                        tokio::time::sleep(wait).await;
                     }
                     Ok(()) => {}
                 },
@@ -156,18 +178,19 @@ impl<M: RunnerModel> Runner<M> {
         }
     }
 
-    /// One turn of [`run`](Self::run): wait for the lock, then work until something fails.
-    async fn run_while_active(&self) -> Result<(), RunnerError> {
+    /// One turn of [`run`](Self::run): wait for the lock, then work until something
+    /// fails. `streak` counts the turns failed in a row; work that goes well clears it.
+    async fn run_while_active(&self, streak: &mut u32) -> Result<(), RunnerError> {
         let name = self.model.name();
         let mut conn = detached_connection(&self.pool).await?;
         wait_for_lock(&mut conn, Lock::Active, name, self.options.standby_interval).await?;
         tracing::info!(projection = name, "active projection runner");
-        let result = self.work(&mut conn).await;
+        let result = self.work(&mut conn, streak).await;
         unlock(&mut conn, Lock::Active, name).await;
         result
     }
 
-    async fn work(&self, conn: &mut PgConnection) -> Result<(), RunnerError> {
+    async fn work(&self, conn: &mut PgConnection, streak: &mut u32) -> Result<(), RunnerError> {
         self.prepare_on(conn).await?;
         let mut listener = PgListener::connect_with(&self.pool)
             .await
@@ -179,6 +202,14 @@ impl<M: RunnerModel> Runner<M> {
         let mut failures = Failures::default();
         loop {
             self.drain(conn, &mut failures).await?;
+            if *streak > 0 {
+                // Caught up after failed turns: the status says so at once, even with no
+                // event to commit a batch for.
+                Checkpoint::live(self.model.name())
+                    .clear_error(&mut *conn)
+                    .await?;
+                *streak = 0;
+            }
             // A notification or the poll interval, whichever comes first: notifications
             // can be lost (a dropped listener connection), polling cannot.
             tokio::select! {
@@ -217,12 +248,18 @@ impl<M: RunnerModel> Runner<M> {
         // Known between batches that commit; forgotten when one does not.
         let mut known = None;
         let mut memory = M::Memory::default();
+        // Batches still to run one event at a time, to pin a write that failed on its event.
+        let mut narrow = 0usize;
         loop {
             let context = BatchContext {
                 model: &*self.model,
                 schema,
                 checkpoint,
-                batch_size: self.options.batch_size,
+                batch_size: if narrow > 0 {
+                    1
+                } else {
+                    self.options.batch_size
+                },
                 failures,
                 policy,
                 known,
@@ -232,11 +269,21 @@ impl<M: RunnerModel> Runner<M> {
                     known = Some(outcome.checkpoint);
                     failures.settle(&outcome.set_aside);
                     applied += outcome.counts.applied;
+                    narrow = narrow.saturating_sub(1);
                     if outcome.caught_up {
                         return Ok(applied);
                     }
                 }
                 Err(BatchError::Runner(error)) => return Err(error),
+                Err(BatchError::Rows(error)) => {
+                    // Some event of the batch made a row the table refuses: run the same
+                    // events one at a time, where the failure is that event's.
+                    known = None;
+                    memory = M::Memory::default();
+                    tracing::warn!(projection = self.model.name(), %error,
+                        "a batch's rows were refused; running its events one at a time");
+                    narrow = self.options.batch_size;
+                }
                 Err(BatchError::Event {
                     event_id,
                     position,
@@ -263,5 +310,31 @@ impl<M: RunnerModel> Runner<M> {
                 }
             }
         }
+    }
+}
+
+/// The longest [`Runner::run`] waits between failed turns.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+/// The wait after `streak` failed turns in a row: `first`, doubled each turn, at most
+/// [`MAX_RETRY_WAIT`].
+fn retry_wait(first: Duration, streak: u32) -> Duration {
+    let doubled = first.saturating_mul(1 << streak.saturating_sub(1).min(16));
+    doubled.min(MAX_RETRY_WAIT).max(first.min(MAX_RETRY_WAIT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_doubles_up_to_its_limit() {
+        let first = Duration::from_millis(500);
+        let waits: Vec<_> = (1..=8).map(|streak| retry_wait(first, streak)).collect();
+        assert_eq!(waits[0], first);
+        assert_eq!(waits[1], first * 2);
+        assert_eq!(waits[5], first * 32);
+        assert_eq!(waits[7], MAX_RETRY_WAIT);
+        assert_eq!(retry_wait(first, u32::MAX), MAX_RETRY_WAIT);
     }
 }

@@ -18,8 +18,21 @@ use crate::store::event_filter;
 pub enum ProjectionState {
     /// Caught up, or catching up, with no error since the last batch.
     Running,
-    /// The last batch failed; see `last_error`.
+    /// The last turn of the runner failed; see [`RunnerStatus::failing`].
     Failing,
+}
+
+/// A runner whose turns fail one after another: a database error that is not any one
+/// event's (a lost connection, a revoked right, a missing table), which
+/// [`Runner::run`] retries with a growing wait, and logs each time, until it passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failing {
+    /// When the first of these failures happened.
+    pub since: chrono::DateTime<Utc>,
+    /// How many turns failed in a row.
+    pub attempts: u32,
+    /// The last error.
+    pub error: String,
 }
 
 /// Where a projection stands, read from its checkpoint.
@@ -46,6 +59,9 @@ pub struct RunnerStatus {
     pub state: ProjectionState,
     /// The last error, until a batch succeeds again.
     pub last_error: Option<String>,
+    /// Since when, how often and with what the runner fails, until a batch succeeds
+    /// again; `None` while it works.
+    pub failing: Option<Failing>,
 }
 
 /// The most events [`RunnerStatus::lag_events`] counts.
@@ -81,6 +97,11 @@ impl<M: RunnerModel> Runner<M> {
             } else {
                 ProjectionState::Running
             },
+            failing: checkpoint.last_error.clone().map(|error| Failing {
+                since: checkpoint.failing_since.unwrap_or_else(Utc::now),
+                attempts: checkpoint.failing_attempts.max(1),
+                error,
+            }),
             last_error: checkpoint.last_error,
         })
     }

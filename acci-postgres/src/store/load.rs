@@ -174,6 +174,17 @@ pub(crate) async fn read_log(
     conn: &mut sqlx::PgConnection,
     request: &ReadAll,
 ) -> Result<LogBatch, StoreError> {
+    read_log_to_unreadable(conn, request)
+        .await
+        .map(|(batch, _)| batch)
+}
+
+/// [`read_log`], and whether the batch stopped short before an unreadable event (so a
+/// batch shorter than asked for does not mean the log has nothing more).
+pub(crate) async fn read_log_to_unreadable(
+    conn: &mut sqlx::PgConnection,
+    request: &ReadAll,
+) -> Result<(LogBatch, bool), StoreError> {
     validate_read(request)?;
     let limit = i32::try_from(request.limit).unwrap_or(i32::MAX);
     let (aggregate_types, event_types) = event_filter(request.events.as_deref());
@@ -210,6 +221,7 @@ pub(crate) async fn read_log(
         .map_err(|e| store_error(e, "reading the global log"))?;
     let mut events = Vec::with_capacity(rows.len());
     let mut horizon = None;
+    let mut stopped = false;
     for row in &rows {
         horizon = Some(
             row.try_get::<String, _>(EVENT_AND_STREAM_COLUMNS)
@@ -225,7 +237,10 @@ pub(crate) async fn read_log(
                 Ok(event) => events.push(event),
                 // The events before an unreadable one still come back; the next read
                 // starts at it and reports it.
-                Err(StoreError::Unreadable { .. }) if !events.is_empty() => break,
+                Err(StoreError::Unreadable { .. }) if !events.is_empty() => {
+                    stopped = true;
+                    break;
+                }
                 Err(error) => return Err(error),
             }
         }
@@ -240,7 +255,7 @@ pub(crate) async fn read_log(
             request.after.max(horizon)
         }
     };
-    Ok(LogBatch { events, next })
+    Ok((LogBatch { events, next }, stopped))
 }
 
 pub(crate) async fn save_snapshot(

@@ -4,7 +4,7 @@ mod append;
 mod command;
 mod load;
 
-pub(crate) use load::{event_filter, read_log};
+pub(crate) use load::{event_filter, read_log_to_unreadable};
 
 /// The start of a `FROM` clause that binds the statement's transaction to the tenant `$1`
 /// before the function after it runs: `FROM {BIND_TENANT} event_store.f(t.tenant, …)`.
@@ -27,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool, Row};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
 use tokio::sync::mpsc;
 
 use crate::error::store_error;
@@ -80,8 +80,20 @@ impl PgEventStore {
     /// connection is likely (a server restart, a firewall's timeout), and replace it if it
     /// is dead. A connection that breaks while in use fails its call with a retryable
     /// [`StoreError::Backend`], as it would with the ping.
+    ///
+    /// Each new connection sets `default_transaction_isolation` to `read committed`
+    /// once, whatever the server's or the role's default: the store's statements run
+    /// there, so racing appends come back as [`StoreError::Conflict`] on a server whose
+    /// default is `serializable` too. A transaction the caller opens itself at a stricter
+    /// level is still refused by `append` (see `docs/postgres.md`).
     pub fn pool_options() -> PgPoolOptions {
         PgPoolOptions::new()
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(READ_COMMITTED).await?;
+                    Ok(())
+                })
+            })
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
@@ -93,8 +105,19 @@ impl PgEventStore {
             })
     }
 
-    /// Uses an existing pool.
+    /// Uses an existing pool. Best made from [`pool_options`](Self::pool_options), whose
+    /// connections run the store's statements at READ COMMITTED: from here on, the pool
+    /// opens its new connections so too, but a connection it opened before keeps its
+    /// server's default, and under REPEATABLE READ or SERIALIZABLE an append on it is
+    /// refused with a non-retryable [`StoreError::Backend`].
     pub fn from_pool(pool: PgPool) -> Self {
+        pool.set_connect_options(
+            pool.connect_options()
+                .as_ref()
+                .clone()
+                // A space in a startup option is escaped with a backslash.
+                .options([("default_transaction_isolation", r"read\ committed")]),
+        );
         Self {
             pool,
             notifier: Arc::new(OnceLock::new()),
@@ -176,6 +199,9 @@ impl PgEventStore {
         crate::migrate::migrate(&self.pool, migrations, functions).await
     }
 }
+
+/// What every connection of [`PgEventStore::pool_options`] runs once, when it connects.
+const READ_COMMITTED: &str = "SET default_transaction_isolation = 'read committed'";
 
 /// A pooled connection idle longer than this is pinged before use; see
 /// [`PgEventStore::pool_options`].
