@@ -1,9 +1,15 @@
 //! Running a command: decide on the loaded state, commit the decision, retry on a
 //! conflict, and answer a command whose id the store recorded with its first outcome.
 
+use std::time::Instant;
+
+use tracing::Instrument;
+
 use crate::aggregate::{Aggregate, Handle};
 use crate::error::{CommandError, ValidationError};
 use crate::ids::StreamId;
+use crate::observability::CommandOutcomeLabel;
+use crate::observability::record;
 use crate::store::{CommandRecord, EventStore};
 
 use super::commit::Committed;
@@ -48,7 +54,45 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     /// is the first run's events and version, with `duplicate` set, and it costs one call
     /// to the store. A command whose decision is "no events" records nothing, so its id
     /// is not kept.
+    ///
+    /// Each command runs in an `acci.command` span and is timed in
+    /// `acci_command_duration_seconds` by outcome; see
+    /// [`observability`](crate::observability).
     pub async fn execute<C>(
+        &self,
+        command: Command<C>,
+    ) -> Result<CommandOutcome<A>, CommandError<<A as Handle<C>>::Error>>
+    where
+        A: Handle<C>,
+        C: Send + Sync + 'static,
+    {
+        let name = <A as Handle<C>>::command_name();
+        let span = record::command_span(A::TYPE, &name, &command);
+        let tenant = command.tenant.clone();
+        let started = Instant::now();
+        let result = self.run(command).instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(outcome) if outcome.duplicate => CommandOutcomeLabel::Duplicate,
+            Ok(_) => CommandOutcomeLabel::Applied,
+            Err(error) => CommandOutcomeLabel::of_error(error),
+        };
+        match &result {
+            Ok(done) => {
+                span.record("attempts", done.attempts);
+                span.record("version", done.version);
+            }
+            Err(CommandError::Concurrency { attempts, .. }) => {
+                span.record("attempts", attempts);
+            }
+            Err(_) => {}
+        }
+        span.record("outcome", outcome.as_str());
+        record::command_finished(A::TYPE, name, &tenant, outcome, started.elapsed());
+        result
+    }
+
+    /// [`execute`](Self::execute) without its span and timing.
+    async fn run<C>(
         &self,
         command: Command<C>,
     ) -> Result<CommandOutcome<A>, CommandError<<A as Handle<C>>::Error>>
@@ -106,7 +150,11 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         C: Sync,
     {
         let metadata = command.event_metadata();
-        let cached = self.cache.as_ref().and_then(|cache| cache.get(stream));
+        let cached = self.cache.as_ref().and_then(|cache| {
+            let cached = cache.get(stream);
+            record::cache_lookup(A::TYPE, cached.is_some());
+            cached
+        });
         // Whether the state may be behind the store (it came from the cache, and nothing
         // has been read from the store since).
         let mut maybe_stale = cached.is_some();
@@ -167,6 +215,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             // command. Should a racing request record this one meanwhile, the next
             // append answers with its record.
             attempts += 1;
+            record::retried(A::TYPE, <A as Handle<C>>::command_name());
             let delay = self.retry.delay_before(attempts);
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;

@@ -119,6 +119,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         .limit(context.batch_size)
         .events(context.model.events().iter().cloned());
     let batch = crate::store::read_log(&mut tx, &request).await?;
+    crate::observability::batch_read(after, &batch);
     let caught_up = batch.events.len() < context.batch_size;
     if batch.events.is_empty() {
         if batch.next > after {
@@ -175,6 +176,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
     tx.commit()
         .await
         .map_err(|e| store_error(e, &doing("committing a batch")))?;
+    crate::observability::batch_committed(name, counts.applied, counts.parked, counts.skipped);
     Ok(BatchOutcome {
         counts,
         set_aside,
