@@ -117,7 +117,9 @@ pub struct HorizonLag {
     /// to [`LAG_COUNT_LIMIT`]).
     pub lag_events: u64,
     /// How long the oldest transaction holding the horizon has been open; zero when no
-    /// transaction with an id is running. See
+    /// transaction with an id is running. When the caller may not see that transaction
+    /// (other roles' sessions need `pg_read_all_stats`), the age of the oldest event
+    /// above the horizon, a lower bound, stands in. See
     /// [`PgEventStore::log_horizon_holder`](crate::PgEventStore::log_horizon_holder) to
     /// name it.
     pub oldest_transaction_age: Duration,
