@@ -8,7 +8,8 @@ use acci_bench::scenarios::{Scenario, catchup};
 use acci_bench::{Config, Error};
 use acci_postgres::DEFAULT_DATABASE_URL;
 
-const USAGE: &str = "usage: acci-bench [--scenario all|NAME[,NAME…]] [--scale F] [--rounds N] [--instrumented]
+const USAGE: &str =
+    "usage: acci-bench [--scenario all|NAME[,NAME…]] [--scale F] [--rounds N] [--instrumented]
 
 Runs ACCI and a hand-written sqlx baseline side by side on the PostgreSQL server of
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), each scenario on a

@@ -70,6 +70,13 @@ pub(crate) fn batch_read(after: LogPosition, batch: &LogBatch) {
     if !found.is_empty() {
         span.record("links", links_field(&found).as_str());
     }
+    #[cfg(feature = "opentelemetry")]
+    for context in &found {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        if let Some(remote) = acci_core::observability::otel::span_context(context) {
+            span.add_link(remote);
+        }
+    }
 }
 
 /// A batch of `projection` committed: `applied` events applied, `parked` parked and

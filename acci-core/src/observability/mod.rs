@@ -11,13 +11,17 @@
 //! example from an incoming `traceparent` header) stores it with every event it records.
 //! A projection batch that applies those events starts a span of its own that *links*
 //! to the stored contexts (their `traceparent`s as its `links` field), never a child of
-//! them.
+//! them. With the `opentelemetry` feature, a command whose metadata sets no context stores
+//! the one of its own `acci.command` span (from `tracing-opentelemetry`), and the batch
+//! spans carry real OpenTelemetry links (acci-postgres's feature of the same name).
 //!
 //! Tenants are not a label by default: one series per tenant can overwhelm a metrics
 //! backend. [`TenantLabels::enable`] adds a `tenant` label to the command, append and
 //! query series.
 
 pub mod names;
+#[cfg(feature = "opentelemetry")]
+pub mod otel;
 mod outcome;
 mod query;
 pub(crate) mod record;
