@@ -194,3 +194,26 @@ fn a_frozen_horizon_shows_in_the_lag_gauges_measured_against_the_head() {
             .is_some()
     );
 }
+
+/// Every public async fn of the instrumentation returns a `Send` future (compiling is the
+/// test).
+#[allow(dead_code)]
+fn observability_futures_are_send(
+    pool: &sqlx::PgPool,
+    runner: &ProjectionRunner<ClockTicks>,
+    sampler: LagSampler,
+) {
+    fn boxed<'a, T>(future: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>) {
+        drop(future);
+    }
+    boxed(Box::pin(sample_log_horizon(pool)));
+    boxed(Box::pin(runner.sample_lag()));
+    boxed(Box::pin(sampler.sample_once()));
+    boxed(Box::pin(sampler.run(Duration::from_secs(1))));
+    boxed(Box::pin(acci_core::observability::observe_query(
+        "read_model",
+        "get",
+        None,
+        async { Ok::<_, acci_core::query::QueryError>(()) },
+    )));
+}
