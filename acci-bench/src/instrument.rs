@@ -25,3 +25,15 @@ pub fn install() -> Result<(), Error> {
         .map_err(|e| format!("installing the tracing subscriber: {e}"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn installs_once_and_then_records() {
+        super::install().expect("the first install");
+        assert!(super::install().is_err(), "a second install is refused");
+        // Through the installed recorder and subscriber: neither panics nor blocks.
+        metrics::counter!(acci_core::observability::names::APPENDED_EVENTS_TOTAL).increment(1);
+        tracing::info_span!("bench").in_scope(|| tracing::info!("recorded into the sink"));
+    }
+}
