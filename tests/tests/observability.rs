@@ -289,6 +289,13 @@ fn conflicts_retries_cache_and_snapshots_are_counted() {
         .map(|s| s.field("outcome").unwrap().to_owned())
         .collect();
     assert_eq!(outcomes, ["appended", "conflict", "conflict", "appended"]);
+    // The first command's load, then a catch-up after each conflict.
+    let loads: Vec<_> = spans
+        .named(SPAN_LOAD)
+        .iter()
+        .map(|s| s.field("events").unwrap().to_owned())
+        .collect();
+    assert_eq!(loads, ["0", "1", "1"]);
 }
 
 #[test]

@@ -116,8 +116,16 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         stream: &StreamId,
         loaded: &mut Loaded<A>,
     ) -> Result<(), LoadError> {
-        let missed = self.store.load(stream, loaded.version + 1).await?;
-        apply_events(loaded, missed.into_iter().map(AggregateEvent::from))
+        let span = record::load_span(stream);
+        let missed = self
+            .store
+            .load(stream, loaded.version + 1)
+            .instrument(span.clone())
+            .await?;
+        span.record("events", missed.len());
+        apply_events(loaded, missed.into_iter().map(AggregateEvent::from))?;
+        span.record("version", loaded.version);
+        Ok(())
     }
 }
 
