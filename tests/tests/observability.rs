@@ -8,6 +8,7 @@
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use acci_core::authorization::{CommandRequest, Decision};
 use acci_core::observability::names::*;
 use acci_core::observability::{
     CommandOutcomeLabel, QueryOutcomeLabel, TRACEPARENT, TenantLabels, TraceContext,
@@ -15,7 +16,7 @@ use acci_core::observability::{
 use acci_core::prelude::*;
 use acci_core::projection::{InMemoryProjection, InMemoryReadModels};
 use acci_core::query::ReadModels;
-use acci_core::testing::Interfering;
+use acci_core::testing::{InMemoryAuditSink, Interfering};
 use acci_core::{CommandId, NewEvent, StreamId};
 use acci_tests::capture::capture;
 use serde::{Deserialize, Serialize};
@@ -202,18 +203,29 @@ fn every_outcome_of_a_command_is_its_label() {
             .await
             .unwrap();
         counters.execute(add(2)).await.unwrap();
+        let denied = counters
+            .clone()
+            .with_audit(Arc::new(InMemoryAuditSink::new()))
+            .with_authorizer(Arc::new(|_: &CommandRequest<'_>| Decision::Deny {
+                reason: "read-only".to_owned(),
+            }));
+        denied.execute(add(3)).await.unwrap_err();
     });
     let outcomes: Vec<_> = spans
         .named(SPAN_COMMAND)
         .iter()
         .map(|s| s.field("outcome").unwrap().to_owned())
         .collect();
-    assert_eq!(outcomes, ["rejected", "invalid", "applied", "applied"]);
+    assert_eq!(
+        outcomes,
+        ["rejected", "invalid", "applied", "applied", "unauthorized"]
+    );
     for (command, outcome, count) in [
         ("Add", "rejected", 1),
         ("Add", "invalid", 1),
         ("Add", "applied", 1),
         ("Open", "applied", 1),
+        ("Add", "unauthorized", 1),
         ("Add", "conflict", 0),
     ] {
         let labels = [("command", command), ("outcome", outcome)];

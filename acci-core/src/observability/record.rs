@@ -46,11 +46,12 @@ pub(crate) fn command_span<C>(
     )
 }
 
-/// A command ended with `outcome` after `elapsed`.
+/// A command ended with `outcome` after `elapsed`; `tenant` is labelled under
+/// [`TenantLabels`].
 pub(crate) fn command_finished(
     aggregate_type: &'static str,
     name: Cow<'static, str>,
-    tenant: &TenantId,
+    tenant: Option<&TenantId>,
     outcome: CommandOutcomeLabel,
     elapsed: Duration,
 ) {
@@ -59,7 +60,9 @@ pub(crate) fn command_finished(
         Label::new(COMMAND, name),
         Label::from_static_parts(OUTCOME, outcome.as_str()),
     ];
-    tenant_label(&mut labels, tenant);
+    if let Some(tenant) = tenant {
+        tenant_label(&mut labels, tenant);
+    }
     metrics::histogram!(COMMAND_DURATION_SECONDS, labels).record(elapsed);
 }
 

@@ -8,8 +8,8 @@ use tracing::Instrument;
 use crate::aggregate::{Aggregate, Handle};
 use crate::error::{CommandError, ValidationError};
 use crate::ids::StreamId;
-use crate::observability::CommandOutcomeLabel;
 use crate::observability::record;
+use crate::observability::{CommandOutcomeLabel, TenantLabels};
 use crate::store::{CommandRecord, EventStore};
 
 use super::commit::Committed;
@@ -68,7 +68,8 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     {
         let name = <A as Handle<C>>::command_name();
         let span = record::command_span(A::TYPE, &name, &command);
-        let tenant = command.tenant.clone();
+        // Kept only for the opt-in label: no copy per command otherwise.
+        let tenant = TenantLabels::enabled().then(|| command.tenant.clone());
         let started = Instant::now();
         let result = self.run(command).instrument(span.clone()).await;
         let outcome = match &result {
@@ -87,7 +88,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             Err(_) => {}
         }
         span.record("outcome", outcome.as_str());
-        record::command_finished(A::TYPE, name, &tenant, outcome, started.elapsed());
+        record::command_finished(A::TYPE, name, tenant.as_ref(), outcome, started.elapsed());
         result
     }
 
