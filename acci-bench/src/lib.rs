@@ -13,6 +13,7 @@
 //! compile. All of them use the bank-account [`domain`].
 
 pub mod domain;
+pub mod instrument;
 pub mod raw;
 pub mod report;
 pub mod scenarios;
@@ -40,6 +41,9 @@ pub struct Config {
     /// The benchmark program, which `catchup` starts again for each rebuild so that
     /// each has a process (and a peak memory) of its own; `None`: this process's own.
     pub program: Option<std::path::PathBuf>,
+    /// Whether a metrics recorder and a tracing subscriber are installed
+    /// ([`instrument::install`]), to measure what the instrumentation costs.
+    pub instrumented: bool,
 }
 
 impl Config {
@@ -51,6 +55,7 @@ impl Config {
             scale: 1.0,
             rounds: 4,
             program: None,
+            instrumented: false,
         }
     }
 

@@ -1,18 +1,21 @@
 //! The benchmark program: see the crate documentation and `docs/performance.md`.
 //!
 //! ```text
-//! cargo run --release -p acci-bench -- --scenario all [--scale 1.0] [--rounds 4]
+//! cargo run --release -p acci-bench -- --scenario all [--scale 1.0] [--rounds 4] [--instrumented]
 //! ```
 
 use acci_bench::scenarios::{Scenario, catchup};
 use acci_bench::{Config, Error};
 use acci_postgres::DEFAULT_DATABASE_URL;
 
-const USAGE: &str = "usage: acci-bench [--scenario all|NAME[,NAME…]] [--scale F] [--rounds N]
+const USAGE: &str =
+    "usage: acci-bench [--scenario all|NAME[,NAME…]] [--scale F] [--rounds N] [--instrumented]
 
 Runs ACCI and a hand-written sqlx baseline side by side on the PostgreSQL server of
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), each scenario on a
-database of its own, and prints one JSON line per measurement and a table at the end.";
+database of its own, and prints one JSON line per measurement and a table at the end.
+--instrumented installs a Prometheus recorder and a tracing subscriber (INFO, into a
+sink) first, to compare with a run without.";
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
@@ -51,6 +54,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
                     .filter(|r: &usize| *r > 0)
                     .ok_or_else(|| format!("--rounds `{rounds}` is not a positive whole number"))?;
             }
+            "--instrumented" => config.instrumented = true,
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return Ok(None);
@@ -84,6 +88,12 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if config.instrumented {
+        if let Err(error) = acci_bench::instrument::install() {
+            eprintln!("acci-bench: {error}");
+            std::process::exit(1);
+        }
+    }
     match acci_bench::run(&config).await {
         Ok(report) => print!("{}", report.table()),
         Err(error) => {

@@ -7,6 +7,7 @@ mod error;
 mod event;
 mod ids;
 mod metadata;
+pub mod observability;
 pub mod projection;
 pub mod query;
 mod repository;

@@ -55,6 +55,19 @@ impl Metadata {
         self
     }
 
+    /// Stores the W3C trace context of the request with the events (as the `traceparent`
+    /// and `tracestate` entries), so that whoever reads them can link back to it; see
+    /// [`observability`](crate::observability).
+    pub fn with_trace_context(mut self, context: crate::observability::TraceContext) -> Self {
+        context.write_to(&mut self);
+        self
+    }
+
+    /// The W3C trace context stored with the events, if a well-formed one is.
+    pub fn trace_context(&self) -> Option<crate::observability::TraceContext> {
+        crate::observability::TraceContext::from_metadata(self)
+    }
+
     /// Adds a free-form entry.
     pub fn with_entry(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.entries.insert(key.into(), value.into());

@@ -20,6 +20,7 @@
 
 mod error;
 mod migrate;
+pub mod observability;
 pub mod projection;
 mod rows;
 mod store;

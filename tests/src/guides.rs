@@ -28,3 +28,7 @@ pub struct Architecture;
 /// `docs/security.md`.
 #[doc = include_str!("../../docs/security.md")]
 pub struct Security;
+
+/// `docs/operations.md`.
+#[doc = include_str!("../../docs/operations.md")]
+pub struct Operations;

@@ -3,10 +3,12 @@
 //! - [`conformance`]: the contract every event store keeps, written once, generic over
 //!   [`acci_core::EventStore`], run for each store with
 //!   [`conformance_tests!`](crate::conformance_tests).
+//! - [`capture`]: what the instrumentation emitted, from a local recorder and subscriber.
 //! - [`pg`]: a migrated PostgreSQL database per test, dropped afterwards.
 //! - `tests/`: the suite on the in-memory store, the command path end to end, and the
 //!   macros' compile-fail (`ui/`) and lint tests.
 
+pub mod capture;
 pub mod conformance;
 #[cfg(doctest)]
 pub mod guides;

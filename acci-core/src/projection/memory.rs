@@ -8,6 +8,7 @@ use std::sync::{PoisonError, RwLock};
 use crate::authorization::{Caller, QueryGuard, QueryKind};
 use crate::error::StoreError;
 use crate::ids::EventId;
+use crate::observability::observe_query;
 use crate::projection::{Projection, ProjectionError};
 use crate::store::{EventStore, LogPosition, ReadAll, TenantScope};
 
@@ -321,9 +322,13 @@ impl crate::query::ReadModels for InMemoryReadModels {
         &self,
         key: &P::Key,
     ) -> Result<Option<P>, crate::query::QueryError> {
-        self.guard.check::<P>(QueryKind::Get).await?;
-        check_key::<P>(key)?;
-        Ok(self.model::<P>()?.get(key))
+        let tenant = self.guard.caller().tenant.as_ref();
+        observe_query(P::NAME, "get", tenant, async {
+            self.guard.check::<P>(QueryKind::Get).await?;
+            check_key::<P>(key)?;
+            Ok(self.model::<P>()?.get(key))
+        })
+        .await
     }
 
     async fn page<P: Projection>(
@@ -331,26 +336,30 @@ impl crate::query::ReadModels for InMemoryReadModels {
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, crate::query::QueryError> {
-        self.guard.check::<P>(QueryKind::Page).await?;
-        crate::query::validate_limit(limit)?;
-        if let Some(after) = after {
-            check_key::<P>(after)?;
-        }
-        let model = self.model::<P>()?;
-        let state = model.read();
-        let rows = match after {
-            Some(after) => state
-                .rows
-                .range((
-                    std::ops::Bound::Excluded(after.clone()),
-                    std::ops::Bound::Unbounded,
-                ))
-                .map(|(_, row)| row.clone())
-                .take(limit)
-                .collect(),
-            None => state.rows.values().take(limit).cloned().collect(),
-        };
-        Ok(rows)
+        let tenant = self.guard.caller().tenant.as_ref();
+        observe_query(P::NAME, "page", tenant, async {
+            self.guard.check::<P>(QueryKind::Page).await?;
+            crate::query::validate_limit(limit)?;
+            if let Some(after) = after {
+                check_key::<P>(after)?;
+            }
+            let model = self.model::<P>()?;
+            let state = model.read();
+            let rows = match after {
+                Some(after) => state
+                    .rows
+                    .range((
+                        std::ops::Bound::Excluded(after.clone()),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .map(|(_, row)| row.clone())
+                    .take(limit)
+                    .collect(),
+                None => state.rows.values().take(limit).cloned().collect(),
+            };
+            Ok(rows)
+        })
+        .await
     }
 
     async fn find_by<P: Projection>(
@@ -359,41 +368,45 @@ impl crate::query::ReadModels for InMemoryReadModels {
         value: &serde_json::Value,
         limit: usize,
     ) -> Result<Vec<P>, crate::query::QueryError> {
-        let query = QueryKind::FindBy {
-            column: column.to_owned(),
-        };
-        self.guard.check::<P>(query).await?;
-        crate::query::validate_limit(limit)?;
-        if !P::TABLE.is_indexed(column) {
-            return Err(crate::error::ValidationError::new(
-                format!("column `{column}` of `{}`", P::NAME),
-                "has no index to find by",
-            )
-            .into());
-        }
-        crate::store::check_json(&format!("value to find `{column}` by"), value)?;
-        let model = self.model::<P>()?;
-        if value.is_null() {
-            // As in SQL, where `column = NULL` matches nothing.
-            return Ok(Vec::new());
-        }
-        let state = model.read();
-        let mut found = Vec::new();
-        for row in state.rows.values() {
-            // Rows serialize with their column names, as they are stored on PostgreSQL.
-            let json =
-                serde_json::to_value(row).map_err(|e| crate::query::QueryError::ReadModel {
-                    message: format!("a row of `{}` did not serialize: {e}", P::NAME),
-                    retryable: false,
-                })?;
-            if json.get(column) == Some(value) {
-                found.push(row.clone());
-                if found.len() == limit {
-                    break;
+        let tenant = self.guard.caller().tenant.as_ref();
+        observe_query(P::NAME, "find_by", tenant, async {
+            let query = QueryKind::FindBy {
+                column: column.to_owned(),
+            };
+            self.guard.check::<P>(query).await?;
+            crate::query::validate_limit(limit)?;
+            if !P::TABLE.is_indexed(column) {
+                return Err(crate::error::ValidationError::new(
+                    format!("column `{column}` of `{}`", P::NAME),
+                    "has no index to find by",
+                )
+                .into());
+            }
+            crate::store::check_json(&format!("value to find `{column}` by"), value)?;
+            let model = self.model::<P>()?;
+            if value.is_null() {
+                // As in SQL, where `column = NULL` matches nothing.
+                return Ok(Vec::new());
+            }
+            let state = model.read();
+            let mut found = Vec::new();
+            for row in state.rows.values() {
+                // Rows serialize with their column names, as they are stored on PostgreSQL.
+                let json =
+                    serde_json::to_value(row).map_err(|e| crate::query::QueryError::ReadModel {
+                        message: format!("a row of `{}` did not serialize: {e}", P::NAME),
+                        retryable: false,
+                    })?;
+                if json.get(column) == Some(value) {
+                    found.push(row.clone());
+                    if found.len() == limit {
+                        break;
+                    }
                 }
             }
-        }
-        Ok(found)
+            Ok(found)
+        })
+        .await
     }
 }
 

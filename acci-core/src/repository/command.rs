@@ -47,11 +47,18 @@ impl<C> Command<C> {
     }
 
     /// The metadata its events are stored with: the command's, with the command id as the
-    /// causation id unless one is set.
+    /// causation id unless one is set (and, with the `opentelemetry` feature, the current
+    /// span's trace context unless one is set).
     pub(crate) fn event_metadata(&self) -> Metadata {
         let mut metadata = self.metadata.clone();
         if let (None, Some(id)) = (metadata.causation_id, self.command_id) {
             metadata.causation_id = Some(id.as_uuid());
+        }
+        #[cfg(feature = "opentelemetry")]
+        if metadata.trace_context().is_none() {
+            if let Some(context) = crate::observability::otel::current() {
+                context.write_to(&mut metadata);
+            }
         }
         metadata
     }

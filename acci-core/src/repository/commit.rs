@@ -1,12 +1,16 @@
 //! The commit: the decided events appended, applied, snapshotted and cached.
 
+use std::time::Instant;
+
 use chrono::Utc;
+use tracing::Instrument;
 
 use crate::aggregate::Aggregate;
 use crate::error::{CommandError, ConcurrencyConflict, StoreError};
 use crate::event::{EventEnum, NewEvent};
 use crate::ids::{CommandId, StreamId};
 use crate::metadata::Metadata;
+use crate::observability::record;
 use crate::store::{AppendOutcome, Appended, CommandRecord, EventStore, ExpectedVersion, Snapshot};
 
 use super::{Loaded, Repository};
@@ -43,15 +47,40 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     ) -> Result<Committed<A>, CommandError<E>> {
         let new_events = serialize::<A, E>(&events, metadata)?;
         let expected = ExpectedVersion::Exactly(loaded.version);
-        let appended = match self
+        let span = record::append_span(stream, events.len(), loaded.version);
+        let started = Instant::now();
+        let result = self
             .store
             .append(stream, expected, new_events, command_id)
-            .await
-        {
-            Ok(AppendOutcome::Appended(appended)) => appended,
-            Ok(AppendOutcome::AlreadyApplied(record)) => return Ok(Committed::Recorded(record)),
-            Err(StoreError::Conflict(conflict)) => return Ok(Committed::Conflict(conflict)),
-            Err(other) => return Err(other.into()),
+            .instrument(span.clone())
+            .await;
+        let stored = matches!(result, Ok(AppendOutcome::Appended(_)));
+        record::append_finished(
+            A::TYPE,
+            &stream.tenant,
+            events.len(),
+            stored,
+            started.elapsed(),
+        );
+        let appended = match result {
+            Ok(AppendOutcome::Appended(appended)) => {
+                span.record("outcome", "appended");
+                span.record("version", appended.last_sequence);
+                appended
+            }
+            Ok(AppendOutcome::AlreadyApplied(record)) => {
+                span.record("outcome", "duplicate");
+                return Ok(Committed::Recorded(record));
+            }
+            Err(StoreError::Conflict(conflict)) => {
+                span.record("outcome", "conflict");
+                record::conflicted(A::TYPE);
+                return Ok(Committed::Conflict(conflict));
+            }
+            Err(other) => {
+                span.record("outcome", "error");
+                return Err(other.into());
+            }
         };
         let before = loaded.version;
         for event in &events {
@@ -109,8 +138,12 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             state,
             taken_at: Utc::now(),
         };
+        let bytes = snapshot_bytes(&snapshot.state);
         match self.store.save_snapshot(stream, snapshot).await {
-            Ok(()) => Some(after),
+            Ok(()) => {
+                record::snapshot_written(A::TYPE, bytes);
+                Some(after)
+            }
             Err(error) => {
                 tracing::warn!(%stream, %error, "saving a snapshot failed; the next load replays the events");
                 None
@@ -137,4 +170,23 @@ fn serialize<A: Aggregate, E>(
             })
         })
         .collect()
+}
+
+/// The size of a snapshot's state as JSON text, counted without building the text.
+fn snapshot_bytes(state: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter fails only if the value cannot be serialized, which a stored
+    // state always can.
+    let _ = serde_json::to_writer(&mut count, state);
+    count.0
 }

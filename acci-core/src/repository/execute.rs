@@ -4,10 +4,15 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tracing::Instrument;
 
 use crate::aggregate::{Aggregate, Handle};
 use crate::error::{CommandError, ValidationError};
 use crate::ids::StreamId;
+use crate::observability::record;
+use crate::observability::{CommandOutcomeLabel, TenantLabels};
 use crate::store::{CommandRecord, EventStore};
 
 use super::commit::Committed;
@@ -84,8 +89,45 @@ impl<A: Aggregate, E> std::fmt::Debug for Execution<'_, A, E> {
 }
 
 impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
-    /// [`Repository::execute`]'s steps.
+    /// [`Repository::execute`]'s steps, in an `acci.command` span and timed in
+    /// `acci_command_duration_seconds` by outcome; see
+    /// [`observability`](crate::observability).
     pub(super) async fn run<C>(
+        &self,
+        command: Command<C>,
+    ) -> Result<CommandOutcome<A>, CommandError<<A as Handle<C>>::Error>>
+    where
+        A: Handle<C>,
+        C: Send + Sync + 'static,
+    {
+        let name = <A as Handle<C>>::command_name();
+        let span = record::command_span(A::TYPE, &name, &command);
+        // Kept only for the opt-in label: no copy per command otherwise.
+        let tenant = TenantLabels::enabled().then(|| command.tenant.clone());
+        let started = Instant::now();
+        let result = self.steps(command).instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(outcome) if outcome.duplicate => CommandOutcomeLabel::Duplicate,
+            Ok(_) => CommandOutcomeLabel::Applied,
+            Err(error) => CommandOutcomeLabel::of_error(error),
+        };
+        match &result {
+            Ok(done) => {
+                span.record("attempts", done.attempts);
+                span.record("version", done.version);
+            }
+            Err(CommandError::Concurrency { attempts, .. }) => {
+                span.record("attempts", attempts);
+            }
+            Err(_) => {}
+        }
+        span.record("outcome", outcome.as_str());
+        record::command_finished(A::TYPE, name, tenant.as_ref(), outcome, started.elapsed());
+        result
+    }
+
+    /// [`run`](Self::run) without its span and timing.
+    async fn steps<C>(
         &self,
         command: Command<C>,
     ) -> Result<CommandOutcome<A>, CommandError<<A as Handle<C>>::Error>>
@@ -143,7 +185,11 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         C: Sync,
     {
         let metadata = command.event_metadata();
-        let cached = self.cache.as_ref().and_then(|cache| cache.get(stream));
+        let cached = self.cache.as_ref().and_then(|cache| {
+            let cached = cache.get(stream);
+            record::cache_lookup(A::TYPE, cached.is_some());
+            cached
+        });
         // Whether the state may be behind the store (it came from the cache, and nothing
         // has been read from the store since).
         let mut maybe_stale = cached.is_some();
@@ -204,6 +250,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             // command. Should a racing request record this one meanwhile, the next
             // append answers with its record.
             attempts += 1;
+            record::retried(A::TYPE, <A as Handle<C>>::command_name());
             let delay = self.retry.delay_before(attempts);
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;

@@ -1,9 +1,12 @@
 //! Loading an aggregate: the newest usable snapshot and the events after it.
 
+use tracing::Instrument;
+
 use crate::aggregate::Aggregate;
 use crate::error::{CommandError, DecodeError, StoreError};
 use crate::event::AggregateEvent;
 use crate::ids::{AggregateId, StreamId, TenantId};
+use crate::observability::record;
 use crate::store::{AggregateLoad, EventStore};
 
 use super::Repository;
@@ -60,10 +63,19 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     /// snapshots are on, and the events after it.
     pub(super) async fn load_stream(&self, stream: &StreamId) -> Result<Loaded<A>, LoadError> {
         let state_version = (A::SNAPSHOT_EVERY > 0).then_some(A::STATE_VERSION);
+        let span = record::load_span(stream);
         let AggregateLoad {
             snapshot,
             mut events,
-        } = self.store.load_aggregate(stream, state_version).await?;
+        } = self
+            .store
+            .load_aggregate(stream, state_version)
+            .instrument(span.clone())
+            .await?;
+        span.record("events", events.len());
+        if let Some(snapshot) = &snapshot {
+            span.record("snapshot_version", snapshot.version);
+        }
         let mut loaded = Loaded {
             state: A::default(),
             version: 0,
@@ -93,6 +105,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             }
         }
         apply_events(&mut loaded, events)?;
+        span.record("version", loaded.version);
         Ok(loaded)
     }
 
@@ -103,8 +116,16 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         stream: &StreamId,
         loaded: &mut Loaded<A>,
     ) -> Result<(), LoadError> {
-        let missed = self.store.load(stream, loaded.version + 1).await?;
-        apply_events(loaded, missed.into_iter().map(AggregateEvent::from))
+        let span = record::load_span(stream);
+        let missed = self
+            .store
+            .load(stream, loaded.version + 1)
+            .instrument(span.clone())
+            .await?;
+        span.record("events", missed.len());
+        apply_events(loaded, missed.into_iter().map(AggregateEvent::from))?;
+        span.record("version", loaded.version);
+        Ok(())
     }
 }
 

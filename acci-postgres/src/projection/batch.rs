@@ -138,6 +138,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         }
         Err(error) => return Err(error.into()),
     };
+    crate::observability::batch_read(after, &batch);
     let caught_up = batch.events.len() < context.batch_size && !stopped;
     if batch.events.is_empty() {
         if batch.next > after {
@@ -209,6 +210,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
     tx.commit()
         .await
         .map_err(|e| store_error(e, &doing("committing a batch")))?;
+    crate::observability::batch_committed(name, counts.applied, counts.parked, counts.skipped);
     Ok(BatchOutcome {
         counts,
         set_aside,

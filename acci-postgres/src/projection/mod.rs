@@ -11,6 +11,7 @@ mod batch;
 mod checkpoint;
 mod dead_letters;
 mod error;
+mod lag;
 mod lease;
 mod model;
 mod options;

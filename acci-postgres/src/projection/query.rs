@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use acci_core::Projection;
 use acci_core::authorization::{AuditSink, Caller, QueryAuthorizer, QueryGuard, QueryKind};
+use acci_core::observability::observe_query;
 use acci_core::query::{QueryError, ReadModels, validate_limit};
 use acci_core::{StoreError, ValidationError};
 use async_trait::async_trait;
@@ -132,13 +133,17 @@ fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
 #[async_trait]
 impl ReadModels for PgReadModels {
     async fn get<P: Projection>(&self, key: &P::Key) -> Result<Option<P>, QueryError> {
-        self.guard.check::<P>(QueryKind::Get).await?;
-        let keys = Value::Array(vec![key_param::<P>(key)?]);
-        let found = sqlx::query_scalar(&sql::<P>()?.select_by_keys)
-            .bind(keys)
-            .fetch_all(&self.pool)
-            .await;
-        Ok(decode_rows::<P>(found)?.into_iter().next())
+        let tenant = self.guard.caller().tenant.as_ref();
+        observe_query(P::NAME, "get", tenant, async {
+            self.guard.check::<P>(QueryKind::Get).await?;
+            let keys = Value::Array(vec![key_param::<P>(key)?]);
+            let found = sqlx::query_scalar(&sql::<P>()?.select_by_keys)
+                .bind(keys)
+                .fetch_all(&self.pool)
+                .await;
+            Ok(decode_rows::<P>(found)?.into_iter().next())
+        })
+        .await
     }
 
     async fn page<P: Projection>(
@@ -146,15 +151,19 @@ impl ReadModels for PgReadModels {
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
-        self.guard.check::<P>(QueryKind::Page).await?;
-        validate_limit(limit)?;
-        let after = after.map(key_param::<P>).transpose()?;
-        let found = sqlx::query_scalar(&sql::<P>()?.select_page)
-            .bind(limit as i64)
-            .bind(after)
-            .fetch_all(&self.pool)
-            .await;
-        decode_rows::<P>(found)
+        let tenant = self.guard.caller().tenant.as_ref();
+        observe_query(P::NAME, "page", tenant, async {
+            self.guard.check::<P>(QueryKind::Page).await?;
+            validate_limit(limit)?;
+            let after = after.map(key_param::<P>).transpose()?;
+            let found = sqlx::query_scalar(&sql::<P>()?.select_page)
+                .bind(limit as i64)
+                .bind(after)
+                .fetch_all(&self.pool)
+                .await;
+            decode_rows::<P>(found)
+        })
+        .await
     }
 
     async fn find_by<P: Projection>(
@@ -163,36 +172,40 @@ impl ReadModels for PgReadModels {
         value: &Value,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
-        let query = QueryKind::FindBy {
-            column: column.to_owned(),
-        };
-        self.guard.check::<P>(query).await?;
-        validate_limit(limit)?;
-        let finder = sql::<P>()?.finder(column).ok_or_else(|| {
-            let indexed: Vec<String> = P::TABLE
-                .indexed_columns()
-                .map(|c| format!("`{}`", c.column))
-                .collect();
-            ValidationError::new(
-                format!("column `{column}` of `{}`", P::NAME),
-                format!(
-                    "has no index to find by; indexed columns: {}",
-                    if indexed.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        indexed.join(", ")
-                    }
-                ),
-            )
-        })?;
-        acci_core::check_json(&format!("value to find `{column}` by"), value)?;
-        let mut probe = serde_json::Map::new();
-        probe.insert(column.to_owned(), value.clone());
-        let found = sqlx::query_scalar(finder)
-            .bind(Value::Object(probe))
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await;
-        decode_rows::<P>(found)
+        let tenant = self.guard.caller().tenant.as_ref();
+        observe_query(P::NAME, "find_by", tenant, async {
+            let query = QueryKind::FindBy {
+                column: column.to_owned(),
+            };
+            self.guard.check::<P>(query).await?;
+            validate_limit(limit)?;
+            let finder = sql::<P>()?.finder(column).ok_or_else(|| {
+                let indexed: Vec<String> = P::TABLE
+                    .indexed_columns()
+                    .map(|c| format!("`{}`", c.column))
+                    .collect();
+                ValidationError::new(
+                    format!("column `{column}` of `{}`", P::NAME),
+                    format!(
+                        "has no index to find by; indexed columns: {}",
+                        if indexed.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            indexed.join(", ")
+                        }
+                    ),
+                )
+            })?;
+            acci_core::check_json(&format!("value to find `{column}` by"), value)?;
+            let mut probe = serde_json::Map::new();
+            probe.insert(column.to_owned(), value.clone());
+            let found = sqlx::query_scalar(finder)
+                .bind(Value::Object(probe))
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await;
+            decode_rows::<P>(found)
+        })
+        .await
     }
 }

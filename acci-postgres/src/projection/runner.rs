@@ -10,6 +10,7 @@ use acci_core::{EventId, Projection, ValidationError};
 use sqlx::PgConnection;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use tracing::Instrument;
 
 use super::batch::{BatchContext, run_batch};
 use super::checkpoint::Checkpoint;
@@ -264,7 +265,9 @@ impl<M: RunnerModel> Runner<M> {
                 policy,
                 known,
             };
-            match run_batch(&context, conn, sole_writer.then_some(&mut memory)).await {
+            let span = crate::observability::batch_span(self.model.name(), schema);
+            let batch = run_batch(&context, conn, sole_writer.then_some(&mut memory));
+            match batch.instrument(span).await {
                 Ok(outcome) => {
                     known = Some(outcome.checkpoint);
                     failures.settle(&outcome.set_aside);
