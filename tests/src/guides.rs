@@ -24,3 +24,7 @@ pub struct Performance;
 /// `docs/architecture.md`.
 #[doc = include_str!("../../docs/architecture.md")]
 pub struct Architecture;
+
+/// `docs/operations.md`.
+#[doc = include_str!("../../docs/operations.md")]
+pub struct Operations;
