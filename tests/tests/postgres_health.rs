@@ -256,7 +256,8 @@ async fn an_unreachable_database_is_not_ready_within_the_timeout() {
 
 /// `check` returns a `Send` future: an axum handler or a spawned task can await it.
 #[allow(dead_code)]
-fn health_futures_are_send(health: &HealthCheck) {
-    let _: std::pin::Pin<Box<dyn std::future::Future<Output = HealthReport> + Send + '_>> =
-        Box::pin(health.check());
+fn health_futures_are_send(
+    health: &HealthCheck,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = HealthReport> + Send + '_>> {
+    Box::pin(health.check())
 }
