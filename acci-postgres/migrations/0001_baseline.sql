@@ -171,6 +171,15 @@ CREATE TABLE projections.dead_letters (
     PRIMARY KEY (projection, event_id)
 );
 
+-- Health ------------------------------------------------------------------------------
+
+-- One row per service instance that ran a health check: the proof that the store takes
+-- writes. Written only through event_store.heartbeat; holds no tenant's data.
+CREATE TABLE event_store.heartbeats (
+    instance  text        PRIMARY KEY CHECK (length(instance) BETWEEN 1 AND 200),
+    beat_at   timestamptz NOT NULL
+);
+
 -- Tenant isolation --------------------------------------------------------------------
 --
 -- Enforced for every role that does not own the tables or bypass row-level security.

@@ -19,6 +19,7 @@
 //! `docs/postgres.md`.
 
 mod error;
+pub mod health;
 mod migrate;
 pub mod observability;
 pub mod projection;

@@ -4,8 +4,12 @@
 //!   store, from opening to snapshots (`-- --database-url …` for PostgreSQL).
 //! - `cargo run -p acci-examples --bin tenants-and-users`: tenants and users on
 //!   PostgreSQL, with the read models a reader queries.
+//! - `cargo run -p acci-examples --bin bank-service`: the bank domain as an HTTP service
+//!   (axum), with health, Prometheus metrics and JSON logs; see [`service`].
 //!
 //! The benchmark program is a crate of its own, `acci-bench` (see `docs/performance.md`).
 
 pub mod bank;
+pub mod bank_view;
+pub mod service;
 pub mod users;

@@ -60,6 +60,8 @@ pub const FUNCTIONS: &[SqlFunction] = &[
     function!("event_store.taken_event_ids"),
     function!("snapshots.save"),
     function!("snapshots.load"),
+    function!("event_store.heartbeat"),
+    function!("projections.log_lag"),
 ];
 
 /// SQLSTATE `invalid_function_definition`: `CREATE OR REPLACE` refused to change a

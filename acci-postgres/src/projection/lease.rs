@@ -21,7 +21,7 @@ pub(crate) enum Lock {
 }
 
 impl Lock {
-    fn key(self, projection: &str) -> String {
+    pub(crate) fn key(self, projection: &str) -> String {
         let what = match self {
             Lock::Active => "projection",
             Lock::Rebuild => "rebuild",
