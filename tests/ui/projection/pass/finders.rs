@@ -312,10 +312,10 @@ fn main() {
             ..Memory::default()
         };
         let key = ("u-1".to_owned(), day);
-        let row = DailyLogins::require(&composite, &key).await.unwrap();
+        let row = DailyLogins::require(&composite, &t, &key).await.unwrap();
         assert_eq!(row.logins, 2);
         assert!(
-            DailyLogins::page(&composite, Some(&key), 10)
+            DailyLogins::page(&composite, &t, Some(&key), 10)
                 .await
                 .unwrap()
                 .is_empty()
