@@ -1,6 +1,8 @@
 //! Aggregates: the state a stream of events folds into, and the traits a user implements
 //! for it ([`Apply`] per event, [`Handle`] per command).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::error::ValidationError;
@@ -83,6 +85,13 @@ pub trait Handle<C>: Aggregate {
     fn validate(command: &C) -> Result<(), ValidationError> {
         let _ = command;
         Ok(())
+    }
+
+    /// The command's name, as authorizers and audit records see it: by default its type's
+    /// name without the module path (`Deposit` for `bank::commands::Deposit`). Override
+    /// it to keep policies and audit trails stable across renames and moves.
+    fn command_name() -> Cow<'static, str> {
+        Cow::Owned(crate::authorization::short_type_name::<C>())
     }
 
     /// Decides: the events to record, or the reason to refuse. It only reads the state;

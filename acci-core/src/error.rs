@@ -142,6 +142,18 @@ pub enum StoreError {
         /// Why it cannot be read.
         reason: String,
     },
+    /// The call named a tenant other than the one the store (or the database session) is
+    /// bound to, and was refused before it read or wrote anything: a
+    /// [`TenantBound`](crate::TenantBound) store refuses it without I/O, and PostgreSQL's
+    /// store functions refuse it in the database (SQLSTATE `AC002`, see
+    /// `docs/security.md`). A bug in the caller, never retryable.
+    #[error("this store is bound to {}, but the call asked for {}", tenant_text(bound.as_deref(), "no tenant"), tenant_text(asked.as_deref(), "every tenant"))]
+    WrongTenant {
+        /// The tenant the store or session serves; `None` when it is bound to none.
+        bound: Option<String>,
+        /// The tenant the call named; `None` for every tenant.
+        asked: Option<String>,
+    },
     /// The storage backend failed. `retryable` says whether the same call may succeed
     /// later (a lost connection, a restarting server) or will fail again.
     #[error("persistence failed{}: {message}", if *retryable { " (retryable)" } else { "" })]
@@ -154,6 +166,14 @@ pub enum StoreError {
         #[source]
         source: Option<Box<dyn StdError + Send + Sync>>,
     },
+}
+
+/// A tenant in a [`StoreError::WrongTenant`] message, `none` for `None`.
+fn tenant_text(tenant: Option<&str>, none: &str) -> String {
+    match tenant {
+        Some(tenant) => format!("tenant `{tenant}`"),
+        None => none.to_owned(),
+    }
 }
 
 impl StoreError {
@@ -176,6 +196,10 @@ impl StoreError {
 /// the append committed (resend with the same command id to find out).
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError<E> {
+    /// The [`CommandAuthorizer`](crate::authorization::CommandAuthorizer) refused the
+    /// command before anything was read; the refusal was handed to the audit sink.
+    #[error(transparent)]
+    Unauthorized(Box<crate::authorization::Denied>),
     /// The command was rejected by its validation before the aggregate was loaded.
     #[error("invalid command: {0}")]
     Validation(#[from] ValidationError),

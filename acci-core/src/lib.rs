@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+pub mod authorization;
 mod error;
 mod event;
 mod ids;
@@ -22,17 +23,17 @@ pub use ids::{
     MAX_TYPE_NAME_BYTES, StreamId, TenantId, validate_type_name,
 };
 pub use metadata::Metadata;
-pub use projection::{Project, Projection, ProjectionError};
+pub use projection::{Project, ProjectKey, Projection, ProjectionError};
 pub use repository::{
-    CacheStats, Command, CommandOutcome, LoadError, Loaded, Repository, RetryPolicy,
+    CacheStats, Command, CommandOutcome, Execution, LoadError, Loaded, Repository, RetryPolicy,
 };
 pub use store::{
     AggregateLoad, AppendOutcome, Appended, CommandRecord, EventKind, EventStore, ExpectedVersion,
     InMemoryEventStore, LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_JSON_DEPTH,
     MAX_READ_BATCH, MAX_READ_JSON_DEPTH, MAX_SCHEMA_VERSION, MAX_STORED_NUMBER,
-    MIN_STORED_TIME_MICROS, ReadAll, Snapshot, TenantScope, canonical_json, check_json,
-    json_text_depth, stored_time, validate_expected, validate_new_events, validate_read,
-    validate_snapshot, validate_stream,
+    MIN_STORED_TIME_MICROS, ReadAll, Snapshot, TenantBound, TenantScope, canonical_json,
+    check_json, json_text_depth, stored_time, validate_expected, validate_new_events,
+    validate_read, validate_snapshot, validate_stream,
 };
 
 #[cfg(feature = "derive")]
@@ -55,8 +56,8 @@ pub mod prelude {
     pub use crate::event;
     pub use crate::{
         AggregateId, Apply, Command, CommandError, CommandId, Event, EventEnum, EventStore,
-        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Project, Projection, Recorded,
-        Repository, RetryPolicy, TenantId, ValidationError,
+        ExpectedVersion, Handle, InMemoryEventStore, Metadata, Project, ProjectKey, Projection,
+        ProjectionError, Recorded, Repository, RetryPolicy, TenantId, ValidationError,
     };
 
     // The attribute only: `crate::projection` would bring the module of that name too.
@@ -75,7 +76,9 @@ pub mod __private {
         EventField, FieldProbe, ProbeNotStored, ProbeStored, assert_event_field, decode_current,
         field_probe, unsupported_version,
     };
-    pub use crate::projection::{KeyFromAggregateId, ListsEvent, decode_recorded};
+    pub use crate::projection::{
+        KeyByAggregateId, KeyByImpl, KeyFromAggregateId, KeyProbe, ListsEvent, decode_recorded,
+    };
     #[cfg(feature = "derive")]
     pub use acci_macros::__serde_attributes as serde_attributes;
 

@@ -11,6 +11,10 @@ use uuid::Uuid;
 /// The tenant is part of the event's [`StreamId`](crate::StreamId); everything else that
 /// travels with an event lives here. `entries` holds free-form values (a request id, a
 /// client version) that the framework stores and returns untouched.
+///
+/// The stored shape (each id a UUID in text, `user_id` text, `entries` an object) is
+/// also the `events_metadata_shape` constraint of acci-postgres's baseline migration,
+/// so no writer stores metadata this type cannot read; change both together.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
     /// Shared by every event and command of one business transaction.

@@ -11,6 +11,10 @@ use crate::projection::Projection;
 /// Why a query has no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
+    /// The [`QueryAuthorizer`](crate::authorization::QueryAuthorizer) refused the query
+    /// before anything was read; the refusal was handed to the audit sink.
+    #[error(transparent)]
+    Unauthorized(Box<crate::authorization::Denied>),
     /// The query itself is invalid (a bad page size, a column without an index).
     #[error("invalid query: {0}")]
     Validation(#[from] ValidationError),

@@ -39,6 +39,17 @@ CREATE SCHEMA IF NOT EXISTS read_models;
 CREATE SCHEMA IF NOT EXISTS read_models_rebuild;
 CREATE SCHEMA IF NOT EXISTS read_models_retired;
 
+-- Row shapes --------------------------------------------------------------------------
+--
+-- The database refuses what the Rust API refuses, so that no writer, Rust or SQL, stores
+-- a row the readers cannot read. The constraints named *_shape below are the SQL twins of
+-- acci-core's rules (ids.rs: tenant ids 1 to 256 bytes, aggregate ids 1 to 1024 bytes,
+-- type names 1 to 256 bytes, no control characters in tenant ids and type names;
+-- metadata.rs: the metadata fields' types). PostgreSQL text and jsonb cannot hold NUL at
+-- all. The rules on a whole append (a non-empty batch of equal-length arrays, the
+-- expected version, how deep a document nests) are checked by event_store.append and
+-- snapshots.save, which every write of the application goes through.
+
 -- Events ------------------------------------------------------------------------------
 
 CREATE TABLE event_store.events (
@@ -60,6 +71,21 @@ CREATE TABLE event_store.events (
     data            jsonb       NOT NULL CHECK (jsonb_typeof(data) = 'object'),
     metadata        jsonb       NOT NULL CHECK (jsonb_typeof(metadata) = 'object'),
     recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT events_tenant_id_shape CHECK (octet_length(tenant_id) BETWEEN 1 AND 256 AND tenant_id !~ '[\x01-\x1f\x7f-\x9f]'),
+    CONSTRAINT events_aggregate_type_shape CHECK (octet_length(aggregate_type) BETWEEN 1 AND 256 AND aggregate_type !~ '[\x01-\x1f\x7f-\x9f]'),
+    CONSTRAINT events_aggregate_id_shape CHECK (octet_length(aggregate_id) BETWEEN 1 AND 1024),
+    CONSTRAINT events_event_type_shape CHECK (octet_length(event_type) BETWEEN 1 AND 256 AND event_type !~ '[\x01-\x1f\x7f-\x9f]'),
+    -- What acci_core::Metadata reads: correlation_id and causation_id are UUIDs in text,
+    -- user_id is text, entries is an object; other keys are ignored by readers.
+    CONSTRAINT events_metadata_shape CHECK (
+        (NOT metadata ? 'correlation_id'
+         OR (jsonb_typeof(metadata -> 'correlation_id') = 'string'
+             AND metadata ->> 'correlation_id' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'))
+        AND (NOT metadata ? 'causation_id'
+         OR (jsonb_typeof(metadata -> 'causation_id') = 'string'
+             AND metadata ->> 'causation_id' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'))
+        AND (NOT metadata ? 'user_id' OR jsonb_typeof(metadata -> 'user_id') = 'string')
+        AND (NOT metadata ? 'entries' OR jsonb_typeof(metadata -> 'entries') = 'object')),
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     -- Optimistic concurrency: two appends after the same version collide here. Loading a
     -- stream and finding its version use this index too.
@@ -76,11 +102,16 @@ CREATE TABLE event_store.commands (
     command_id      uuid        NOT NULL,
     aggregate_type  text        NOT NULL,
     aggregate_id    text        NOT NULL,
-    first_sequence  bigint      NOT NULL,
+    first_sequence  bigint      NOT NULL CHECK (first_sequence >= 1),
     last_sequence   bigint      NOT NULL,
     last_transaction_id xid8    NOT NULL,
-    last_position   bigint      NOT NULL,
+    last_position   bigint      NOT NULL CHECK (last_position >= 1),
     recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT commands_tenant_id_shape CHECK (octet_length(tenant_id) BETWEEN 1 AND 256 AND tenant_id !~ '[\x01-\x1f\x7f-\x9f]'),
+    CONSTRAINT commands_aggregate_type_shape CHECK (octet_length(aggregate_type) BETWEEN 1 AND 256 AND aggregate_type !~ '[\x01-\x1f\x7f-\x9f]'),
+    CONSTRAINT commands_aggregate_id_shape CHECK (octet_length(aggregate_id) BETWEEN 1 AND 1024),
+    -- A command appended at least one event.
+    CONSTRAINT commands_sequences CHECK (last_sequence >= first_sequence),
     PRIMARY KEY (tenant_id, command_id)
 );
 
@@ -93,9 +124,12 @@ CREATE TABLE snapshots.aggregate_snapshots (
     -- The stream version the state includes.
     version         bigint      NOT NULL CHECK (version >= 1),
     -- The aggregate's state fingerprint (or explicit snapshot_version) when taken.
-    state_version   bigint      NOT NULL,
+    state_version   bigint      NOT NULL CHECK (state_version >= 0),
     state           jsonb       NOT NULL,
     taken_at        timestamptz NOT NULL,
+    CONSTRAINT aggregate_snapshots_tenant_id_shape CHECK (octet_length(tenant_id) BETWEEN 1 AND 256 AND tenant_id !~ '[\x01-\x1f\x7f-\x9f]'),
+    CONSTRAINT aggregate_snapshots_aggregate_type_shape CHECK (octet_length(aggregate_type) BETWEEN 1 AND 256 AND aggregate_type !~ '[\x01-\x1f\x7f-\x9f]'),
+    CONSTRAINT aggregate_snapshots_aggregate_id_shape CHECK (octet_length(aggregate_id) BETWEEN 1 AND 1024),
     PRIMARY KEY (tenant_id, aggregate_type, aggregate_id)
 );
 
@@ -139,7 +173,8 @@ CREATE TABLE projections.dead_letters (
 -- A session sees the rows of the tenant it set in acci.tenant_id; a member of
 -- acci_all_tenants that also set acci.all_tenants to 'on' reads every tenant's events.
 -- The store's SECURITY DEFINER functions run as the tables' owner, so these policies do
--- not apply inside them: each of their queries names its tenant instead.
+-- not apply inside them: each first refuses a tenant other than the session's
+-- (event_store.require_tenant), and each of its queries names that tenant.
 
 ALTER TABLE event_store.events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE event_store.commands ENABLE ROW LEVEL SECURITY;

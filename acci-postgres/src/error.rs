@@ -8,8 +8,31 @@ pub(crate) const VALIDATION_SQLSTATE: &str = "AC001";
 /// SQLSTATE of a unique violation.
 pub(crate) const UNIQUE_VIOLATION: &str = "23505";
 
+/// SQLSTATE raised by `event_store.require_tenant` (and `read_log`) for a call naming a
+/// tenant the session is not bound to; its DETAIL is `{"bound": …, "asked": …}`.
+pub(crate) const WRONG_TENANT_SQLSTATE: &str = "AC002";
+
+/// The tenants of a refused call, from the DETAIL of an `AC002` error.
+#[derive(serde::Deserialize)]
+struct WrongTenant {
+    bound: Option<String>,
+    asked: Option<String>,
+}
+
 /// Turns a database error into a [`StoreError`]; `doing` says what the store was doing.
+/// A call the database refused for its tenant becomes [`StoreError::WrongTenant`].
 pub(crate) fn store_error(error: sqlx::Error, doing: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        if db.code().as_deref() == Some(WRONG_TENANT_SQLSTATE) {
+            let detail = db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .and_then(|pg| pg.detail())
+                .and_then(|detail| serde_json::from_str::<WrongTenant>(detail).ok());
+            if let Some(WrongTenant { bound, asked }) = detail {
+                return StoreError::WrongTenant { bound, asked };
+            }
+        }
+    }
     let retryable = is_retryable(&error);
     StoreError::Backend {
         message: format!("{doing}: {error}"),
@@ -67,5 +90,36 @@ pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<&str> {
             db.constraint()
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// The refusal of `event_store.require_tenant`, raised as it raises it, becomes the
+    /// typed error with both tenants.
+    #[tokio::test]
+    async fn a_wrong_tenant_refusal_becomes_wrong_tenant() {
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| crate::DEFAULT_DATABASE_URL.to_owned());
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+            panic!("this test needs PostgreSQL at `{url}` (set DATABASE_URL): {e}")
+        });
+        let error = sqlx::query(
+            "DO $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'AC002', \
+             DETAIL = '{\"bound\": \"tenant-a\", \"asked\": null}'; END $$",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+        match store_error(error, "reading") {
+            StoreError::WrongTenant { bound, asked } => {
+                assert_eq!(bound.as_deref(), Some("tenant-a"));
+                assert_eq!(asked, None);
+            }
+            other => panic!("expected WrongTenant, got {other:?}"),
+        }
     }
 }

@@ -286,10 +286,13 @@ impl Project<TenantCreated> for TenantView {
     }
 }
 
-impl Project<UserCreated> for TenantView {
+impl ProjectKey<UserCreated> for TenantView {
     fn key(event: &Recorded<UserCreated>) -> Result<String, ProjectionError> {
         tenant_key(event)
     }
+}
+
+impl Project<UserCreated> for TenantView {
     fn project(row: &mut Option<Self>, event: &Recorded<UserCreated>) {
         let row = row.get_or_insert_with(|| TenantView {
             tenant_id: event.stream.tenant.to_string(),
@@ -300,10 +303,13 @@ impl Project<UserCreated> for TenantView {
     }
 }
 
-impl Project<UserDeactivated> for TenantView {
+impl ProjectKey<UserDeactivated> for TenantView {
     fn key(event: &Recorded<UserDeactivated>) -> Result<String, ProjectionError> {
         tenant_key(event)
     }
+}
+
+impl Project<UserDeactivated> for TenantView {
     fn project(row: &mut Option<Self>, _: &Recorded<UserDeactivated>) {
         if let Some(row) = row {
             row.user_count -= 1;

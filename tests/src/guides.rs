@@ -24,3 +24,7 @@ pub struct Performance;
 /// `docs/architecture.md`.
 #[doc = include_str!("../../docs/architecture.md")]
 pub struct Architecture;
+
+/// `docs/security.md`.
+#[doc = include_str!("../../docs/security.md")]
+pub struct Security;

@@ -54,10 +54,13 @@ fn by_tenant<E>(event: &Recorded<E>) -> Result<String, ProjectionError> {
     Ok(event.stream.tenant.to_string())
 }
 
-impl Project<Joined> for TenantSize {
+impl ProjectKey<Joined> for TenantSize {
     fn key(event: &Recorded<Joined>) -> Result<String, ProjectionError> {
         by_tenant(event)
     }
+}
+
+impl Project<Joined> for TenantSize {
     fn project(row: &mut Option<Self>, event: &Recorded<Joined>) {
         row.get_or_insert_with(|| TenantSize {
             tenant: event.stream.tenant.to_string(),
@@ -67,10 +70,13 @@ impl Project<Joined> for TenantSize {
     }
 }
 
-impl Project<Left> for TenantSize {
+impl ProjectKey<Left> for TenantSize {
     fn key(event: &Recorded<Left>) -> Result<String, ProjectionError> {
         by_tenant(event)
     }
+}
+
+impl Project<Left> for TenantSize {
     fn project(row: &mut Option<Self>, _: &Recorded<Left>) {
         if let Some(row) = row {
             row.members -= 1;

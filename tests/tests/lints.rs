@@ -239,7 +239,7 @@ pub mod domain {
         Ok(found)
     }
 
-    /// Deposits per owner and day: a composite key, so `key` is overridden.
+    /// Deposits per owner and day: a composite key, so each event has a `ProjectKey` impl.
     #[projection(events(Deposited), event_enum = DailyDepositEvent)]
     pub struct DailyDeposits {
         /// The account.
@@ -252,18 +252,20 @@ pub mod domain {
         pub amount: i64,
     }
 
-    impl Project<Deposited> for DailyDeposits {
+    impl ProjectKey<Deposited> for DailyDeposits {
         fn key(
             event: &Recorded<Deposited>,
-        ) -> Result<(String, chrono::NaiveDate), acci_core::ProjectionError> {
+        ) -> Result<(String, chrono::NaiveDate), ProjectionError> {
             Ok((
                 event.stream.aggregate_id.to_string(),
                 event.recorded_at.date_naive(),
             ))
         }
+    }
 
+    impl Project<Deposited> for DailyDeposits {
         fn project(row: &mut Option<Self>, event: &Recorded<Deposited>) {
-            let (account_id, day) = <Self as Project<Deposited>>::key(event).unwrap_or_default();
+            let (account_id, day) = <Self as ProjectKey<Deposited>>::key(event).unwrap_or_default();
             let row = row.get_or_insert(Self {
                 account_id,
                 day,

@@ -102,6 +102,10 @@ async fn a_tailing_reader_sees_every_event_once_despite_late_commits() {
         tokio::spawn(async move {
             for n in 0..LATE {
                 let mut tx = pool.begin().await.unwrap();
+                sqlx::query("SELECT set_config('acci.tenant_id', 't-late', true)")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
                 sqlx::query(
                     "SELECT * FROM event_store.append('t-late', 'Account', 'late', NULL, NULL, \
                      ARRAY[$1::uuid], ARRAY['Counted'], ARRAY[1], ARRAY[$2::jsonb], ARRAY['{}'::jsonb])",
@@ -170,6 +174,10 @@ async fn stream_loads_see_committed_events_while_the_log_waits() {
     let store = db.store().await;
     let pool = db.pool_as(Some(APP_LOGIN), 1).await;
     let mut open = pool.begin().await.unwrap();
+    sqlx::query("SELECT set_config('acci.tenant_id', 't1', true)")
+        .execute(&mut *open)
+        .await
+        .unwrap();
     sqlx::query("SELECT * FROM event_store.append('t1', 'Account', 'slow', NULL, NULL, ARRAY[$1::uuid], ARRAY['Counted'], ARRAY[1], ARRAY['{}'::jsonb], ARRAY['{}'::jsonb])")
         .bind(EventId::new().as_uuid())
         .fetch_one(&mut *open)

@@ -67,7 +67,7 @@ struct DeviceView {
     r: String,
 }
 
-impl Project<DeviceTouched> for DeviceView {
+impl ProjectKey<DeviceTouched> for DeviceView {
     fn key(event: &Recorded<DeviceTouched>) -> Result<(String, Uuid), ProjectionError> {
         let id = event
             .stream
@@ -77,7 +77,9 @@ impl Project<DeviceTouched> for DeviceView {
             .map_err(|e| ProjectionError::key(event, format!("not a UUID: {e}")))?;
         Ok((event.stream.tenant.to_string(), id))
     }
+}
 
+impl Project<DeviceTouched> for DeviceView {
     fn project(_row: &mut Option<Self>, _event: &Recorded<DeviceTouched>) {}
 }
 
@@ -90,11 +92,13 @@ struct DeviceTag {
     tag: String,
 }
 
-impl Project<DeviceTouched> for DeviceTag {
+impl ProjectKey<DeviceTouched> for DeviceTag {
     fn key(_event: &Recorded<DeviceTouched>) -> Result<(Uuid, String), ProjectionError> {
         Ok((Uuid::nil(), String::new()))
     }
+}
 
+impl Project<DeviceTouched> for DeviceTag {
     fn project(_row: &mut Option<Self>, _event: &Recorded<DeviceTouched>) {}
 }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{PoisonError, RwLock};
 
+use crate::authorization::{Caller, QueryGuard, QueryKind};
 use crate::ids::TenantId;
 use crate::projection::{Projection, ProjectionError, row_tenant};
 use crate::store::{EventStore, LogPosition, ReadAll, TenantScope};
@@ -162,20 +163,56 @@ impl<P: Projection> InMemoryProjection<P> {
 /// database. Register each [`InMemoryProjection`] once; queries for a projection that was
 /// not registered answer [`QueryError::Projection`](crate::query::QueryError::Projection),
 /// as a missing table does on PostgreSQL.
-#[derive(Debug, Default)]
+///
+/// Like `PgReadModels`, it asks a [`QueryAuthorizer`](crate::authorization::QueryAuthorizer)
+/// about each query first, if one is set ([`with_authorizer`](Self::with_authorizer)),
+/// on behalf of the caller it is bound to ([`for_caller`](Self::for_caller)). Clones
+/// share the registered projections.
+#[derive(Debug, Default, Clone)]
 pub struct InMemoryReadModels {
-    models: RwLock<
-        std::collections::HashMap<
-            std::any::TypeId,
-            std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    models: std::sync::Arc<
+        RwLock<
+            std::collections::HashMap<
+                std::any::TypeId,
+                std::sync::Arc<dyn std::any::Any + Send + Sync>,
+            >,
         >,
     >,
+    guard: QueryGuard,
 }
 
 impl InMemoryReadModels {
     /// No read models yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Asks `authorizer` about every query before it reads; a denial is
+    /// [`QueryError::Unauthorized`](crate::query::QueryError::Unauthorized).
+    pub fn with_authorizer(
+        mut self,
+        authorizer: std::sync::Arc<dyn crate::authorization::QueryAuthorizer>,
+    ) -> Self {
+        self.guard = self.guard.with_authorizer(authorizer);
+        self
+    }
+
+    /// Hands the audit records of denied queries to `audit` instead of `tracing`.
+    pub fn with_audit(
+        mut self,
+        audit: std::sync::Arc<dyn crate::authorization::AuditSink>,
+    ) -> Self {
+        self.guard = self.guard.with_audit(audit);
+        self
+    }
+
+    /// The same read models (a clone sharing the projections), asking on behalf of
+    /// `caller`.
+    pub fn for_caller(&self, caller: Caller) -> Self {
+        Self {
+            models: std::sync::Arc::clone(&self.models),
+            guard: self.guard.for_caller(caller),
+        }
     }
 
     /// Makes `projection` answer the queries for `P`.
@@ -211,6 +248,7 @@ impl crate::query::ReadModels for InMemoryReadModels {
         tenant: Option<&TenantId>,
         key: &P::Key,
     ) -> Result<Option<P>, crate::query::QueryError> {
+        self.guard.check::<P>(QueryKind::Get).await?;
         crate::query::check_tenant::<P>(tenant)?;
         check_key::<P>(key)?;
         Ok(self.model::<P>()?.get(tenant, key))
@@ -222,6 +260,7 @@ impl crate::query::ReadModels for InMemoryReadModels {
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, crate::query::QueryError> {
+        self.guard.check::<P>(QueryKind::Page).await?;
         crate::query::check_tenant::<P>(tenant)?;
         crate::query::validate_limit(limit)?;
         if let Some(after) = after {
@@ -247,6 +286,10 @@ impl crate::query::ReadModels for InMemoryReadModels {
         value: &serde_json::Value,
         limit: usize,
     ) -> Result<Vec<P>, crate::query::QueryError> {
+        let query = QueryKind::FindBy {
+            column: column.to_owned(),
+        };
+        self.guard.check::<P>(query).await?;
         crate::query::check_tenant::<P>(tenant)?;
         crate::query::validate_limit(limit)?;
         if !P::TABLE.is_indexed(column) {

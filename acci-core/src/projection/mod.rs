@@ -5,6 +5,7 @@
 //! events, and dispatch of each to the user's [`Project<E>`] impl. Runners (in memory
 //! here, on PostgreSQL in `acci-postgres`) feed it from the global log.
 
+mod key;
 mod memory;
 mod table;
 
@@ -14,6 +15,9 @@ use std::hash::Hash;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+#[doc(hidden)]
+pub use key::{KeyByAggregateId, KeyByImpl, KeyProbe};
+pub use key::{KeyFromAggregateId, ProjectKey};
 pub use memory::{InMemoryProjection, InMemoryReadModels, ProjectionStatus};
 pub use table::{ColumnSpec, ColumnType, Scalar, Scope, TENANT_COLUMN, TableSpec};
 
@@ -61,14 +65,16 @@ pub trait Projection: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
     /// Decodes a stored event of one of the listed types, upcasting old versions.
     fn decode(event: StoredEvent) -> Result<Self::Event, DecodeError>;
 
-    /// The key of the row `event` changes: the event's [`Project::key`].
+    /// The key of the row `event` changes: the event's [`ProjectKey::key`], or for a key
+    /// made from an aggregate id and no such impl, the aggregate id.
     fn event_key(event: &Self::Event) -> Result<Self::Key, ProjectionError>;
 
     /// Applies `event` to the row with its [`Project::project`].
     fn project_event(row: &mut Option<Self>, event: &Self::Event);
 
-    /// The key made from an aggregate id: what [`Project::key`] returns unless overridden.
-    /// A projection with a composite key says here that its impls must override `key`.
+    /// The key made from an aggregate id: the row of an event whose read model has no
+    /// [`ProjectKey`] impl for it. An error for a key of another kind (a composite key),
+    /// whose read model must have a `ProjectKey` impl for every listed event.
     fn key_from_aggregate_id(id: &AggregateId) -> Result<Self::Key, String>;
 }
 
@@ -84,7 +90,7 @@ pub fn row_tenant<P: Projection>(tenant: &TenantId) -> Option<TenantId> {
 /// never be called, does not compile.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` does not list `{E}` in `events(...)`, so `Project<{E}>` would never be called",
+    message = "`{Self}` does not list `{E}` in `events(...)`, so its impl for `{E}` would never be called",
     label = "`{E}` is not in `events(...)` of `{Self}`",
     note = "add `{E}` to `events(...)` of `#[projection]` on `{Self}`, or remove this impl"
 )]
@@ -97,14 +103,6 @@ pub trait ListsEvent<E> {}
     note = "add `impl Project<{E}> for {Self} {{ fn project(row: &mut Option<Self>, event: &Recorded<{E}>) {{ … }} }}`"
 )]
 pub trait Project<E>: Projection + ListsEvent<E> {
-    /// The key of the row this event changes. By default the aggregate id, converted to
-    /// the key type; override it to key rows otherwise (a row per tenant, say).
-    #[inline]
-    fn key(event: &Recorded<E>) -> Result<Self::Key, ProjectionError> {
-        Self::key_from_aggregate_id(&event.stream.aggregate_id)
-            .map_err(|reason| ProjectionError::key(event, reason))
-    }
-
     /// Changes the row: `*row` is `None` when no row has the key yet. Leave it `None`, or
     /// set it to `None`, to have no row (a stored one is deleted).
     fn project(row: &mut Option<Self>, event: &Recorded<E>);
@@ -141,39 +139,6 @@ impl ProjectionError {
         }
     }
 }
-
-/// Keys made from an aggregate id: `String`, integers and `Uuid` parse from it.
-pub trait KeyFromAggregateId: Sized {
-    /// Parses the key, or says why it cannot.
-    fn from_aggregate_id(id: &AggregateId) -> Result<Self, String>;
-}
-
-impl KeyFromAggregateId for String {
-    #[inline]
-    fn from_aggregate_id(id: &AggregateId) -> Result<Self, String> {
-        Ok(id.as_str().to_owned())
-    }
-}
-
-impl KeyFromAggregateId for uuid::Uuid {
-    fn from_aggregate_id(id: &AggregateId) -> Result<Self, String> {
-        id.as_str()
-            .parse()
-            .map_err(|e| format!("aggregate id `{id}` is not a UUID: {e}"))
-    }
-}
-
-macro_rules! integer_keys {
-    ($($ty:ty),*) => {$(
-        impl KeyFromAggregateId for $ty {
-            fn from_aggregate_id(id: &AggregateId) -> Result<Self, String> {
-                id.as_str().parse().map_err(|e| format!("aggregate id `{id}` is not a {}: {e}", stringify!($ty)))
-            }
-        }
-    )*};
-}
-
-integer_keys!(i16, i32, i64);
 
 /// Decodes one listed event of a projection into its envelope.
 ///

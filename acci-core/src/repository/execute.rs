@@ -1,6 +1,10 @@
 //! Running a command: decide on the loaded state, commit the decision, retry on a
 //! conflict, and answer a command whose id the store recorded with its first outcome.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use crate::aggregate::{Aggregate, Handle};
 use crate::error::{CommandError, ValidationError};
 use crate::ids::StreamId;
@@ -41,21 +45,58 @@ enum Ran<A: Aggregate, E> {
     },
 }
 
+/// What [`Repository::execute`] answers.
+type Answer<A, E> = Result<CommandOutcome<A>, CommandError<E>>;
+
+/// The future of [`Repository::execute`]: the command's outcome, or why it failed.
+///
+/// A named type rather than an `async fn`'s anonymous one, so that a command the aggregate
+/// does not handle is one error at the call, not one each at the argument, the call and
+/// its `.await` (the anonymous type carries the `Handle` bound into all three). It is
+/// `Send`, as a web handler needs.
+#[must_use = "a command runs only when its future is awaited"]
+pub struct Execution<'r, A: Aggregate, E> {
+    future: Pin<Box<dyn Future<Output = Answer<A, E>> + Send + 'r>>,
+}
+
+impl<'r, A: Aggregate, E> Execution<'r, A, E> {
+    pub(super) fn new(future: impl Future<Output = Answer<A, E>> + Send + 'r) -> Self {
+        Execution {
+            future: Box::pin(future),
+        }
+    }
+}
+
+impl<A: Aggregate, E> Future for Execution<'_, A, E> {
+    type Output = Answer<A, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.future.as_mut().poll(cx)
+    }
+}
+
+impl<A: Aggregate, E> std::fmt::Debug for Execution<'_, A, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("aggregate", &A::TYPE)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
-    /// Runs `command`: see the type's documentation for the steps.
-    ///
-    /// With a command id, a command that was applied before is not run again: the answer
-    /// is the first run's events and version, with `duplicate` set, and it costs one call
-    /// to the store. A command whose decision is "no events" records nothing, so its id
-    /// is not kept.
-    pub async fn execute<C>(
+    /// [`Repository::execute`]'s steps.
+    pub(super) async fn run<C>(
         &self,
         command: Command<C>,
     ) -> Result<CommandOutcome<A>, CommandError<<A as Handle<C>>::Error>>
     where
         A: Handle<C>,
-        C: Sync,
+        C: Send + Sync + 'static,
     {
+        self.guard
+            .check(A::TYPE, <A as Handle<C>>::command_name, &command)
+            .await
+            .map_err(CommandError::Unauthorized)?;
         <A as Handle<C>>::validate(&command.payload)?;
         let stream = self.stream(&command.tenant, &command.aggregate_id)?;
         if let Some(first) = self.answer_if_recorded(&command, &stream).await? {

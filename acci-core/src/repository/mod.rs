@@ -17,19 +17,23 @@ use std::sync::Arc;
 
 pub use cache::CacheStats;
 pub use command::{Command, CommandOutcome};
+pub use execute::Execution;
 pub use load::{LoadError, Loaded};
 pub use retry::RetryPolicy;
 
 use cache::AggregateCache;
 
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, Handle};
+use crate::authorization::{AuditSink, CommandAuthorizer, CommandGuard};
 use crate::error::ValidationError;
 use crate::ids::{AggregateId, StreamId, TenantId};
 use crate::store::EventStore;
 
 /// Runs commands against one aggregate type in one [`EventStore`].
 ///
-/// For each command: validate it, return the first outcome if its command id was applied
+/// For each command: ask the [`CommandAuthorizer`], if one is set (a denial is
+/// [`CommandError::Unauthorized`](crate::CommandError::Unauthorized), with no store call),
+/// validate it, return the first outcome if its command id was applied
 /// before (one store call: the record carries its events), load the newest usable
 /// snapshot plus the events after it, let the aggregate decide, and append the events
 /// expecting the version it loaded. On a concurrency conflict it loads only the events it
@@ -70,6 +74,8 @@ pub struct Repository<A, S: ?Sized = dyn EventStore> {
     retry: RetryPolicy,
     /// Shared by the clones of this repository; `None` unless `with_cache` turned it on.
     cache: Option<Arc<AggregateCache<A>>>,
+    /// The authorizer asked before anything is read, and the audit sink of denials.
+    guard: CommandGuard,
     aggregate: PhantomData<fn() -> A>,
 }
 
@@ -79,6 +85,7 @@ impl<A, S: ?Sized> Clone for Repository<A, S> {
             store: Arc::clone(&self.store),
             retry: self.retry,
             cache: self.cache.clone(),
+            guard: self.guard.clone(),
             aggregate: PhantomData,
         }
     }
@@ -89,6 +96,7 @@ impl<A, S: ?Sized> std::fmt::Debug for Repository<A, S> {
         f.debug_struct("Repository")
             .field("aggregate", &std::any::type_name::<A>())
             .field("retry", &self.retry)
+            .field("authorized", &self.guard.is_on())
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +108,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             store,
             retry: RetryPolicy::default(),
             cache: None,
+            guard: CommandGuard::default(),
             aggregate: PhantomData,
         }
     }
@@ -128,6 +137,44 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Asks `authorizer` about every command, first: before its validation, before its
+    /// command id is looked up, before its aggregate is loaded. A denial answers
+    /// [`CommandError::Unauthorized`](crate::CommandError::Unauthorized) with nothing
+    /// read or written, and its audit record goes to the audit sink (by default a
+    /// `tracing` event, see [`with_audit`](Self::with_audit)). Without an authorizer
+    /// every command is allowed.
+    pub fn with_authorizer(mut self, authorizer: Arc<dyn CommandAuthorizer>) -> Self {
+        self.guard.set_authorizer(authorizer);
+        self
+    }
+
+    /// Hands the audit records of denied commands to `audit` instead of the default
+    /// [`TracingAuditSink`](crate::authorization::TracingAuditSink).
+    pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.guard.set_audit(audit);
+        self
+    }
+
+    /// Runs `command`: see the type's documentation for the steps.
+    ///
+    /// With a command id, a command that was applied before is not run again: the answer
+    /// is the first run's events and version, with `duplicate` set, and it costs one call
+    /// to the store. A command whose decision is "no events" records nothing, so its id
+    /// is not kept.
+    ///
+    /// Declared here, beside the type, so that a compiler note about its bounds names it
+    /// `Repository::execute`; the steps are in `execute.rs`.
+    pub fn execute<'r, C>(
+        &'r self,
+        command: Command<C>,
+    ) -> Execution<'r, A, <A as Handle<C>>::Error>
+    where
+        A: Handle<C>,
+        C: Send + Sync + 'static,
+    {
+        Execution::new(self.run(command))
     }
 
     /// The store underneath.

@@ -18,6 +18,8 @@ use crate::error::ValidationError;
 ///
 /// The limit keeps every stored document far below the depth that readers can parse
 /// (`serde_json` stops at 128 by default) and that Rust code walks on a thread's stack.
+/// Its SQL twin is `event_store.require_documents` (acci-postgres), which
+/// `event_store.append` and `snapshots.save` call; change both together.
 pub const MAX_JSON_DEPTH: usize = 64;
 
 /// How deep a stored JSON document a store's readers hand out. Documents the API stored

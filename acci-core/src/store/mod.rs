@@ -3,6 +3,7 @@
 //! The semantics are the contract the conformance suite in the `acci-tests` package pins
 //! down; [`InMemoryEventStore`] and the PostgreSQL store both pass it.
 
+mod bound;
 mod json;
 mod memory;
 mod selection;
@@ -16,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use bound::TenantBound;
 pub use json::{MAX_JSON_DEPTH, MAX_READ_JSON_DEPTH, canonical_json, check_json, json_text_depth};
 pub use memory::InMemoryEventStore;
 pub use selection::EventKind;

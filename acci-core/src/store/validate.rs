@@ -51,7 +51,8 @@ pub fn validate_stream(stream: &StreamId) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Checks an expected version a store can compare against.
+/// Checks an expected version a store can compare against. (`event_store.append`
+/// refuses one below 0, the only other value SQL can send.)
 pub fn validate_expected(expected: crate::store::ExpectedVersion) -> Result<(), StoreError> {
     match expected {
         crate::store::ExpectedVersion::Exactly(v) if v > MAX_STORED_NUMBER => {
@@ -70,6 +71,10 @@ pub fn validate_expected(expected: crate::store::ExpectedVersion) -> Result<(), 
 /// Checks a list of events to append: not empty, not too long, valid type names, schema
 /// versions of 1 or more, payloads that are JSON objects, payloads and metadata that pass
 /// [`check_json`](crate::store::check_json), no event id twice.
+///
+/// PostgreSQL checks the same in SQL, for writers that bypass this function:
+/// `event_store.append` the batch (count, equal array lengths, depth), the events
+/// table's constraints each row. Change both together.
 pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
         return Err(

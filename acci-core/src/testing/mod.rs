@@ -1,6 +1,7 @@
 //! Test support: given/when/then fixtures for aggregates (no store, no runtime, just the
-//! decision), [`Interfering`], a store wrapper that stages concurrent writers, and
-//! [`Counting`], one that records the calls a path makes.
+//! decision), [`Interfering`], a store wrapper that stages concurrent writers,
+//! [`Counting`], one that records the calls a path makes, and [`InMemoryAuditSink`], an
+//! audit sink that keeps the records of denials.
 //!
 //! ```
 //! # use acci_core::prelude::*;
@@ -27,6 +28,7 @@
 //! given::<Account>([]).when(Deposit(0)).then_expect_error(Zero);
 //! ```
 
+mod audit;
 mod counting;
 mod interfering;
 
@@ -38,6 +40,7 @@ use crate::aggregate::{Aggregate, Handle};
 use crate::error::ValidationError;
 use crate::event::EventEnum;
 
+pub use audit::InMemoryAuditSink;
 pub use counting::Counting;
 pub use interfering::Interfering;
 

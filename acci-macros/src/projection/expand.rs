@@ -8,7 +8,7 @@ use acci_schema::postgres::{IdentifierKind, identifier_problem};
 
 use super::check::Model;
 use super::finders::finders;
-use super::keys::{key, key_from_aggregate_id, key_object};
+use super::keys::{event_key_call, event_key_imports, key, key_from_aggregate_id, key_object};
 use crate::common::{listed_event_assertions, path_text, respan};
 
 /// The traits `#[projection]` derives unless the struct already derives them: those
@@ -205,10 +205,9 @@ fn projection_impl(model: &Model) -> TokenStream {
     let (key_type, row_key) = key(model);
     let key_object = key_object(model);
     let key_from_aggregate_id = key_from_aggregate_id(model);
+    let key_imports = event_key_imports(model);
+    let key_calls = paths.iter().map(|path| event_key_call(model, path));
     // Spanned at the event in `events(...)`, where a missing `Project` impl is reported.
-    let key_calls = paths
-        .iter()
-        .map(|path| quote_spanned!(path.span()=> <Self as #rt::Project<#path>>::key));
     let project_calls = paths
         .iter()
         .map(|path| quote_spanned!(path.span()=> <Self as #rt::Project<#path>>::project));
@@ -259,8 +258,9 @@ fn projection_impl(model: &Model) -> TokenStream {
             fn event_key(
                 event: &Self::Event,
             ) -> ::core::result::Result<Self::Key, #rt::ProjectionError> {
+                #key_imports
                 match *event {
-                    #(#enum_ident::#variants(ref event) => #key_calls(event),)*
+                    #(#enum_ident::#variants(ref event) => #key_calls,)*
                 }
             }
 

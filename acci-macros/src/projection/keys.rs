@@ -1,8 +1,9 @@
-//! The key of a read model in the generated code: `type Key`, `row_key`, `key_object`
-//! and `key_from_aggregate_id`.
+//! The key of a read model in the generated code: `type Key`, `row_key`, `key_object`,
+//! `key_from_aggregate_id`, and the key of each listed event's row.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::check::{Column, Model};
 
@@ -76,7 +77,7 @@ pub(super) fn key(model: &Model) -> (TokenStream, TokenStream) {
 }
 
 /// `key_from_aggregate_id`'s body: the aggregate id parsed into a single key of a type
-/// acci-core parses, or an error saying that every `Project` impl must override `key`.
+/// acci-core parses, or an error saying that the rows are keyed by `ProjectKey` impls.
 pub(super) fn key_from_aggregate_id(model: &Model) -> TokenStream {
     let rt = &model.rt;
     let ident = &model.item.ident;
@@ -90,13 +91,13 @@ pub(super) fn key_from_aggregate_id(model: &Model) -> TokenStream {
             };
         }
         [single] => format!(
-            "the key `{}` of `{ident}` is a `{}`, which is not made from an aggregate id: every `Project` impl of `{ident}` must override `key`",
+            "the key `{}` of `{ident}` is a `{}`, which is not made from an aggregate id: its rows are keyed by its `ProjectKey` impls",
             single.field,
             super::types::type_text(&single.ty),
         ),
         [] => format!("`{ident}` has no key field"),
         many => format!(
-            "`{ident}` has a composite key ({}): every `Project` impl of `{ident}` must override `key`",
+            "`{ident}` has a composite key ({}): its rows are keyed by its `ProjectKey` impls",
             many.iter()
                 .map(|c| format!("`{}`", c.field))
                 .collect::<Vec<_>>()
@@ -109,5 +110,46 @@ pub(super) fn key_from_aggregate_id(model: &Model) -> TokenStream {
     );
     quote! {
         ::core::result::Result::Err(::std::format!(#reason, id))
+    }
+}
+
+/// Whether every listed event needs a `ProjectKey` impl: the key is usable but not made
+/// from an aggregate id (a composite key, or one field of another type).
+fn key_required(model: &Model) -> bool {
+    let keys: Vec<&Column> = model.keys().collect();
+    match keys.as_slice() {
+        _ if keys.iter().any(|c| c.key_error) => false,
+        [] => false,
+        [single] => !single.kind.from_aggregate_id,
+        _ => true,
+    }
+}
+
+/// The expression of `event_key`'s arm for the listed event `path`, which has the
+/// recorded event bound to `event`.
+///
+/// Where a `ProjectKey` impl is required, a call of it, spanned at the event in
+/// `events(...)` so that a missing impl is reported there, before the first event is
+/// projected. Otherwise the impl if there is one, else the aggregate id (through the
+/// probe's method lookup, see `acci_core::projection::KeyProbe`, with the traits that
+/// [`event_key_imports`] brings into scope).
+pub(super) fn event_key_call(model: &Model, path: &syn::Path) -> TokenStream {
+    let rt = &model.rt;
+    if key_required(model) {
+        return quote_spanned!(path.span()=> <Self as #rt::ProjectKey<#path>>::key(event));
+    }
+    quote!((&#rt::__private::KeyProbe::<Self, #path>::new()).__acci_key(event))
+}
+
+/// The traits of the probe's method lookup, at the top of `event_key`, where the arms
+/// of [`event_key_call`] use them.
+pub(super) fn event_key_imports(model: &Model) -> TokenStream {
+    let rt = &model.rt;
+    if key_required(model) {
+        return TokenStream::new();
+    }
+    quote! {
+        #[allow(unused_imports)]
+        use #rt::__private::{KeyByAggregateId as _, KeyByImpl as _};
     }
 }

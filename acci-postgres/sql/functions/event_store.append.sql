@@ -21,8 +21,14 @@
 --
 -- Runs with its owner's rights (SECURITY DEFINER, a search path of pg_catalog only,
 -- every name qualified), and is the only way acci_app writes events and command
--- records. Every query names p_tenant, so neither the session's tenant setting nor
--- row-level security takes part. One row comes back through OUT parameters; a
+-- records. It serves only the session's tenant (event_store.require_tenant, SQLSTATE
+-- 'AC002'); every query names p_tenant, so row-level security takes no part.
+--
+-- It refuses, with SQLSTATE 'AC001', what the Rust API refuses about a whole append (the
+-- twins of acci_core::validate_new_events and validate_expected): an empty batch or one
+-- of more than 10,000 events, arrays of different lengths, an expected version below 0,
+-- documents nested deeper than 64 levels (event_store.require_documents). The table's
+-- constraints refuse the rest, row by row (the *_shape constraints of the baseline). One row comes back through OUT parameters; a
 -- one-event append inserts with VALUES, a batch in order, reading its last position
 -- from the identity sequence (see docs/performance.md for what each choice saved).
 CREATE OR REPLACE FUNCTION event_store.append(
@@ -58,6 +64,25 @@ BEGIN
             USING ERRCODE = 'invalid_transaction_state',
                   HINT = 'under a stricter isolation its snapshot predates the stream lock; set default_transaction_isolation to read committed for the store''s role';
     END IF;
+
+    PERFORM event_store.require_tenant(p_tenant);
+    IF v_count IS NULL OR v_count < 1 OR v_count > 10000 THEN
+        RAISE EXCEPTION 'event list: has % events; an append takes 1 to 10000', coalesce(v_count, 0)
+            USING ERRCODE = 'AC001';
+    END IF;
+    IF cardinality(p_event_types) IS DISTINCT FROM v_count
+       OR cardinality(p_schema_versions) IS DISTINCT FROM v_count
+       OR cardinality(p_data) IS DISTINCT FROM v_count
+       OR cardinality(p_metadata) IS DISTINCT FROM v_count THEN
+        RAISE EXCEPTION 'event list: the arrays of ids, types, schema versions, payloads and metadata differ in length'
+            USING ERRCODE = 'AC001';
+    END IF;
+    IF p_expected < 0 THEN
+        RAISE EXCEPTION 'expected version: is %; it is NULL (any), 0 (no stream) or a version', p_expected
+            USING ERRCODE = 'AC001';
+    END IF;
+    PERFORM event_store.require_documents('payload of event', p_data);
+    PERFORM event_store.require_documents('metadata of event', p_metadata);
 
     PERFORM pg_advisory_xact_lock(
         hashtextextended(p_tenant || chr(31) || p_aggregate_type || chr(31) || p_aggregate_id, 0));

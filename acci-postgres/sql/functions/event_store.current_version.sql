@@ -1,7 +1,7 @@
 -- The last sequence number of a stream, 0 if it has none.
 --
--- Runs with the caller's rights: called by a SECURITY DEFINER function it sees every
--- row, called directly by acci_app only the rows of the session's tenant. Written as
+-- Runs with the caller's rights, and is not granted to acci_app: its callers are
+-- SECURITY DEFINER functions that check the session's tenant first. Written as
 -- ORDER BY ... LIMIT 1 rather than max(): under row-level security the planner cannot
 -- turn max() into a one-row index probe, and would read the whole stream.
 CREATE OR REPLACE FUNCTION event_store.current_version(
@@ -15,4 +15,4 @@ CREATE OR REPLACE FUNCTION event_store.current_version(
 $$;
 
 REVOKE ALL ON FUNCTION event_store.current_version(text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION event_store.current_version(text, text, text) TO acci_app;
+REVOKE ALL ON FUNCTION event_store.current_version(text, text, text) FROM acci_app;

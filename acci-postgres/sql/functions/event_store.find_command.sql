@@ -4,7 +4,8 @@
 -- no such command.
 --
 -- Runs with its owner's rights (SECURITY DEFINER, a search path of pg_catalog only,
--- every name qualified); its query names p_tenant.
+-- every name qualified). It serves only the session's tenant (event_store.require_tenant,
+-- SQLSTATE 'AC002'), and its query names p_tenant.
 CREATE OR REPLACE FUNCTION event_store.find_command(p_tenant text, p_command_id uuid)
 RETURNS TABLE (
     aggregate_type text, aggregate_id text, first_sequence bigint, last_sequence bigint,
@@ -12,6 +13,7 @@ RETURNS TABLE (
 ) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM event_store.require_tenant(p_tenant);
     RETURN QUERY
         SELECT c.aggregate_type, c.aggregate_id, c.first_sequence, c.last_sequence,
                c.last_transaction_id::text, c.last_position,

@@ -5,7 +5,8 @@
 -- for error messages), not the envelope.
 --
 -- Runs with its owner's rights (SECURITY DEFINER, a search path of pg_catalog only,
--- every name qualified); each of its queries names p_tenant.
+-- every name qualified). It serves only the session's tenant (event_store.require_tenant,
+-- SQLSTATE 'AC002'), and each of its queries names p_tenant.
 CREATE OR REPLACE FUNCTION event_store.load_aggregate(
     p_tenant text, p_aggregate_type text, p_aggregate_id text, p_state_version bigint
 ) RETURNS TABLE (
@@ -17,6 +18,7 @@ DECLARE
     v_from bigint := 1;
     v_snapshot record;
 BEGIN
+    PERFORM event_store.require_tenant(p_tenant);
     IF p_state_version IS NOT NULL THEN
         SELECT s.version, s.state_version, s.state, s.taken_at INTO v_snapshot
           FROM snapshots.aggregate_snapshots s

@@ -3,7 +3,8 @@
 -- stream loads.
 --
 -- Runs with its owner's rights (SECURITY DEFINER, a search path of pg_catalog only,
--- every name qualified); its query names p_tenant.
+-- every name qualified). It serves only the session's tenant (event_store.require_tenant,
+-- SQLSTATE 'AC002'), and its query names p_tenant.
 CREATE OR REPLACE FUNCTION event_store.load_stream(
     p_tenant text, p_aggregate_type text, p_aggregate_id text, p_from bigint, p_to bigint
 ) RETURNS TABLE (
@@ -12,6 +13,7 @@ CREATE OR REPLACE FUNCTION event_store.load_stream(
 ) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM event_store.require_tenant(p_tenant);
     RETURN QUERY
         SELECT e.position, e.transaction_id::text, e.event_id, e.sequence, e.event_type,
                e.schema_version, e.data, e.metadata, e.recorded_at

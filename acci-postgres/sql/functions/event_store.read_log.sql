@@ -11,11 +11,12 @@
 -- event that was filtered out, because the horizon and the events come from one snapshot.
 --
 -- Runs with the caller's rights: whether the caller may read every tenant is a question
--- about the caller. It sets the tenant (or, for p_tenant NULL, the all-tenants switch)
--- for the rest of the caller's transaction with set_config(..., true), and the row-level
--- security policies then admit only those rows; the query names the tenant as well, so
--- that it reads the tenant's index. p_tenant NULL reads every tenant; that needs
--- membership in acci_all_tenants.
+-- about the caller, and the row-level security policies admit only the rows of the
+-- session's tenant. It changes no setting. A tenant other than the session's is refused
+-- (event_store.require_tenant, SQLSTATE 'AC002'); the query names the tenant as well, so
+-- that it reads the tenant's index. p_tenant NULL reads every tenant: that needs
+-- membership in acci_all_tenants (SQLSTATE 42501 otherwise) and acci.all_tenants set to
+-- 'on' by the caller (SQLSTATE 'AC002' otherwise).
 --
 -- The filter selects events by (aggregate type, event type), pair by pair from two arrays
 -- of one length: two aggregates may both store an "Opened". A NULL aggregate type selects
@@ -36,7 +37,13 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'grant it acci_all_tenants, or read one tenant';
         END IF;
-        PERFORM set_config('acci.all_tenants', 'on', true);
+        IF current_setting('acci.all_tenants', true) IS DISTINCT FROM 'on' THEN
+            RAISE EXCEPTION 'this session is not bound to every tenant; set acci.all_tenants to on to read them all'
+                USING ERRCODE = 'AC002',
+                      DETAIL = jsonb_build_object('bound', nullif(current_setting('acci.tenant_id', true), ''),
+                                                  'asked', NULL)::text,
+                      HINT = 'SELECT set_config(''acci.all_tenants'', ''on'', true)';
+        END IF;
         RETURN QUERY
             SELECT h.horizon::text, e.position, e.transaction_id::text, e.event_id, e.tenant_id,
                    e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.schema_version,
@@ -58,7 +65,7 @@ BEGIN
              ORDER BY e.transaction_id, e.position;
     ELSE
         -- The same query on the tenant's index.
-        PERFORM set_config('acci.tenant_id', p_tenant, true);
+        PERFORM event_store.require_tenant(p_tenant);
         RETURN QUERY
             SELECT h.horizon::text, e.position, e.transaction_id::text, e.event_id, e.tenant_id,
                    e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.schema_version,

@@ -3,8 +3,10 @@
 -- the Rust side maps to StoreError::Validation.
 --
 -- Runs with its owner's rights (SECURITY DEFINER, a search path of pg_catalog only,
--- every name qualified), and is the only way acci_app writes snapshots; each of its
--- queries names p_tenant.
+-- every name qualified), and is the only way acci_app writes snapshots. It serves only
+-- the session's tenant (event_store.require_tenant, SQLSTATE 'AC002'), and each of its
+-- queries names p_tenant. A state nested deeper than 64 levels is refused with 'AC001'
+-- (event_store.require_documents); the table's constraints refuse malformed ids.
 CREATE OR REPLACE FUNCTION snapshots.save(
     p_tenant text, p_aggregate_type text, p_aggregate_id text, p_version bigint,
     p_state_version bigint, p_state jsonb, p_taken_at timestamptz
@@ -12,6 +14,8 @@ CREATE OR REPLACE FUNCTION snapshots.save(
 DECLARE
     v_current bigint;
 BEGIN
+    PERFORM event_store.require_tenant(p_tenant);
+    PERFORM event_store.require_documents('snapshot state', ARRAY[p_state]);
     v_current := event_store.current_version(p_tenant, p_aggregate_type, p_aggregate_id);
     IF p_version < 1 OR p_version > v_current THEN
         RAISE EXCEPTION 'is %, but the stream is at version %; a snapshot must cover 1 to % events',

@@ -47,6 +47,8 @@ macro_rules! function {
 /// Every SQL function of the store, applied in this order (a `LANGUAGE sql` function's
 /// body is checked when it is created, so it comes after what it calls).
 pub const FUNCTIONS: &[SqlFunction] = &[
+    function!("event_store.require_tenant"),
+    function!("event_store.require_documents"),
     function!("event_store.current_version"),
     function!("event_store.command_events"),
     function!("event_store.append"),

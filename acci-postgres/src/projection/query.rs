@@ -1,8 +1,10 @@
 //! [`PgReadModels`]: the query side on PostgreSQL.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use acci_core::Projection;
+use acci_core::authorization::{AuditSink, Caller, QueryAuthorizer, QueryGuard, QueryKind};
 use acci_core::query::{QueryError, ReadModels, check_tenant, validate_limit};
 use acci_core::{StoreError, TenantId, ValidationError};
 use async_trait::async_trait;
@@ -22,9 +24,15 @@ use crate::error::is_retryable;
 /// one binds its tenant to the session (`acci.tenant_id`, for its transaction only) and
 /// names it in its SQL, so row-level security keeps other tenants' rows out even of a
 /// statement that forgot its filter.
+///
+/// With an authorizer ([`with_authorizer`](Self::with_authorizer)), each query is first
+/// put to it on behalf of the caller the read models are bound to
+/// ([`for_caller`](Self::for_caller)), before a connection is taken: a denial is
+/// [`QueryError::Unauthorized`]. Clones share the pool.
 #[derive(Debug, Clone)]
 pub struct PgReadModels {
     pool: PgPool,
+    guard: QueryGuard,
 }
 
 impl PgReadModels {
@@ -43,12 +51,35 @@ impl PgReadModels {
             .connect_with(options)
             .await
             .map_err(|e| crate::error::store_error(e, "connecting to PostgreSQL"))?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// Uses a pool whose connections have `search_path` set to `read_models`.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            guard: QueryGuard::new(),
+        }
+    }
+
+    /// Asks `authorizer` about every query before it reads.
+    pub fn with_authorizer(mut self, authorizer: Arc<dyn QueryAuthorizer>) -> Self {
+        self.guard = self.guard.with_authorizer(authorizer);
+        self
+    }
+
+    /// Hands the audit records of denied queries to `audit` instead of `tracing`.
+    pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.guard = self.guard.with_audit(audit);
+        self
+    }
+
+    /// The same read models (a clone sharing the pool), asking on behalf of `caller`.
+    pub fn for_caller(&self, caller: Caller) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            guard: self.guard.for_caller(caller),
+        }
     }
 }
 
@@ -136,6 +167,7 @@ impl ReadModels for PgReadModels {
         tenant: Option<&TenantId>,
         key: &P::Key,
     ) -> Result<Option<P>, QueryError> {
+        self.guard.check::<P>(QueryKind::Get).await?;
         check_tenant::<P>(tenant)?;
         let keys = Value::Array(vec![key_param::<P>(tenant, key)?]);
         let query = sqlx::query_scalar(&sql::<P>()?.select_by_keys).bind(keys);
@@ -148,6 +180,7 @@ impl ReadModels for PgReadModels {
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
+        self.guard.check::<P>(QueryKind::Page).await?;
         check_tenant::<P>(tenant)?;
         validate_limit(limit)?;
         // The key object `after` carries the tenant too; the statement reads only the key columns.
@@ -168,6 +201,10 @@ impl ReadModels for PgReadModels {
         value: &Value,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
+        let query = QueryKind::FindBy {
+            column: column.to_owned(),
+        };
+        self.guard.check::<P>(query).await?;
         check_tenant::<P>(tenant)?;
         validate_limit(limit)?;
         let finder = sql::<P>()?.finder(column).ok_or_else(|| {

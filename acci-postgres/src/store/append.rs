@@ -187,7 +187,7 @@ fn outcome(
 }
 
 async fn stream_version(pool: &PgPool, stream: &StreamId) -> Result<u64, StoreError> {
-    let version: i64 = sqlx::query_scalar("SELECT event_store.stream_version($1, $2, $3)")
+    let version: i64 = sqlx::query_scalar(include_str!("../../sql/store/stream_version.sql"))
         .bind(stream.tenant.as_str())
         .bind(&*stream.aggregate_type)
         .bind(stream.aggregate_id.as_str())

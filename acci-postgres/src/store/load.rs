@@ -15,6 +15,7 @@ use crate::rows::{
     EVENT_AND_STREAM_COLUMNS, EVENT_COLUMNS, JsonError, STREAM_COLUMNS, column, corrupt,
     json_column, jsonb_text, log_position, schema_version, stored_event, to_i64, to_u64,
 };
+use crate::store::{BIND_ALL_TENANTS, BIND_TENANT};
 
 /// Events of one stream from `first` to `last`, both included. Stream loads see every
 /// committed event at once: the global log's horizon does not apply here.
@@ -28,7 +29,7 @@ pub(crate) async fn load_range(
     let first = i64::try_from(first).unwrap_or(i64::MAX);
     let last = i64::try_from(last).unwrap_or(i64::MAX);
     let rows = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM event_store.load_stream($1, $2, $3, $4, $5)"
+        "SELECT {EVENT_COLUMNS} FROM {BIND_TENANT} event_store.load_stream(t.tenant, $2, $3, $4, $5)"
     ))
     .bind(stream.tenant.as_str())
     .bind(&*stream.aggregate_type)
@@ -174,25 +175,39 @@ pub(crate) async fn read_log(
     request: &ReadAll,
 ) -> Result<LogBatch, StoreError> {
     validate_read(request)?;
-    let tenant = match &request.scope {
-        TenantScope::Tenant(tenant) => Some(tenant.as_str()),
-        TenantScope::AllTenants => None,
-    };
     let limit = i32::try_from(request.limit).unwrap_or(i32::MAX);
     let (aggregate_types, event_types) = event_filter(request.events.as_deref());
-    let rows = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS}, {STREAM_COLUMNS}, horizon \
-         FROM event_store.read_log($1, $2::text::xid8, $3, $4, $5, $6)"
-    ))
-    .bind(tenant)
-    .bind(request.after.commit.to_string())
-    .bind(to_i64(request.after.position, "log position")?)
-    .bind(limit)
-    .bind(aggregate_types)
-    .bind(event_types)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| store_error(e, "reading the global log"))?;
+    // The binding and the read in one statement, as for every store call: the tenant's
+    // (`$1`), or the all-tenants switch, which `read_log` checks beside the caller's role.
+    let (statement, tenant) = match &request.scope {
+        TenantScope::Tenant(tenant) => (
+            format!(
+                "SELECT {EVENT_COLUMNS}, {STREAM_COLUMNS}, horizon FROM {BIND_TENANT} \
+                 event_store.read_log(t.tenant, $2::text::xid8, $3, $4, $5, $6)"
+            ),
+            Some(tenant.as_str()),
+        ),
+        TenantScope::AllTenants => (
+            format!(
+                "SELECT {EVENT_COLUMNS}, {STREAM_COLUMNS}, horizon FROM {BIND_ALL_TENANTS} \
+                 event_store.read_log(nullif(t.switch, 'on'), $1::text::xid8, $2, $3, $4, $5)"
+            ),
+            None,
+        ),
+    };
+    let mut query = sqlx::query(&statement);
+    if let Some(tenant) = tenant {
+        query = query.bind(tenant);
+    }
+    let rows = query
+        .bind(request.after.commit.to_string())
+        .bind(to_i64(request.after.position, "log position")?)
+        .bind(limit)
+        .bind(aggregate_types)
+        .bind(event_types)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| store_error(e, "reading the global log"))?;
     let mut events = Vec::with_capacity(rows.len());
     let mut horizon = None;
     for row in &rows {
@@ -236,7 +251,7 @@ pub(crate) async fn save_snapshot(
     validate_stream(stream)?;
     validate_snapshot(&snapshot)?;
     let taken_at = stored_time("snapshot time", snapshot.taken_at)?;
-    sqlx::query("SELECT snapshots.save($1, $2, $3, $4, $5, $6, $7)")
+    sqlx::query(include_str!("../../sql/store/save_snapshot.sql"))
         .bind(stream.tenant.as_str())
         .bind(&*stream.aggregate_type)
         .bind(stream.aggregate_id.as_str())
@@ -255,15 +270,13 @@ pub(crate) async fn load_snapshot(
     stream: &StreamId,
 ) -> Result<Option<Snapshot>, StoreError> {
     validate_stream(stream)?;
-    let row = sqlx::query(
-        "SELECT version, state_version, state, taken_at FROM snapshots.load($1, $2, $3)",
-    )
-    .bind(stream.tenant.as_str())
-    .bind(&*stream.aggregate_type)
-    .bind(stream.aggregate_id.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(|e| store_error(e, "loading a snapshot"))?;
+    let row = sqlx::query(include_str!("../../sql/store/load_snapshot.sql"))
+        .bind(stream.tenant.as_str())
+        .bind(&*stream.aggregate_type)
+        .bind(stream.aggregate_id.as_str())
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| store_error(e, "loading a snapshot"))?;
     let Some(row) = row else { return Ok(None) };
     let Some(state) = snapshot_state(&row, 2)? else {
         return Ok(None);

@@ -6,9 +6,22 @@ mod load;
 
 pub(crate) use load::{event_filter, read_log};
 
+/// The start of a `FROM` clause that binds the statement's transaction to the tenant `$1`
+/// before the function after it runs: `FROM {BIND_TENANT} event_store.f(t.tenant, …)`.
+/// The function's tenant is `set_config`'s result, so the setting is made first, in the
+/// same statement (no extra round trip), and lasts to the end of the transaction. Every
+/// store function checks it (`event_store.require_tenant`).
+pub(crate) const BIND_TENANT: &str =
+    "pg_catalog.set_config('acci.tenant_id', $1, true) AS t(tenant) CROSS JOIN LATERAL";
+
+/// Like [`BIND_TENANT`], for reading every tenant's log: sets `acci.all_tenants`, and
+/// `t.switch` is `'on'` (`nullif(t.switch, 'on')` is the NULL tenant that depends on it).
+pub(crate) const BIND_ALL_TENANTS: &str =
+    "pg_catalog.set_config('acci.all_tenants', 'on', true) AS t(switch) CROSS JOIN LATERAL";
+
 use acci_core::{
     AggregateLoad, AppendOutcome, CommandId, CommandRecord, EventStore, ExpectedVersion, LogBatch,
-    NewEvent, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantId,
+    NewEvent, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantBound, TenantId,
 };
 use std::sync::{Arc, OnceLock};
 
@@ -22,13 +35,19 @@ use crate::error::store_error;
 /// An event store in PostgreSQL.
 ///
 /// Every operation is one call of a SQL function [`migrate`](Self::migrate) installs, so
-/// one round trip and one statement, scoped to the tenant it names: the functions for one
-/// stream name it in each query (they run with their owner's rights, and are the only
-/// way to write events, command records and snapshots); the global log's sets the tenant
-/// for its own transaction, and row-level security keeps its query to that tenant. Connect as a
-/// role that is a member of `acci_app` and does not bypass row-level security (see
+/// one round trip and one statement, scoped to the tenant it names. That statement binds
+/// its transaction to the tenant (`acci.tenant_id`) and calls the function, which serves
+/// only the bound tenant: the functions for one stream run with their owner's rights, are
+/// the only way to write events, command records and snapshots, and name the tenant in
+/// each query; the global log's runs with the caller's, under row-level security. Connect
+/// as a role that is a member of `acci_app` and does not bypass row-level security (see
 /// `docs/postgres.md`); reading every tenant's log (`TenantScope::AllTenants`) also
 /// needs `acci_all_tenants`.
+///
+/// This store serves whichever tenant each call names: it is for code that works for
+/// every tenant (projection runners, migrations of data). Code that serves one tenant's
+/// request holds [`for_tenant`](Self::for_tenant) instead, which refuses a call for any
+/// other tenant before it sends anything (see `docs/security.md`).
 ///
 /// Errors that a retry may cure (a lost connection, a restarting server) come back as
 /// [`StoreError::Backend`] with `retryable` set; the pool replaces broken connections by
@@ -122,6 +141,13 @@ impl PgEventStore {
             sender
         });
         let _ = sender.try_send(());
+    }
+
+    /// This store bound to `tenant`: a call for another tenant, or for every tenant, fails
+    /// with [`StoreError::WrongTenant`] before any I/O. The store a request handler of
+    /// `tenant` holds.
+    pub fn for_tenant(&self, tenant: TenantId) -> TenantBound<PgEventStore> {
+        TenantBound::new(self.clone(), tenant)
     }
 
     /// The pool underneath.

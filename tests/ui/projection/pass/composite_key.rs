@@ -1,5 +1,5 @@
-//! A composite key: a tuple of the key fields in declaration order. Every `Project` impl
-//! overrides `key`, since no aggregate id makes a `(String, NaiveDate)`; the event enum is
+//! A composite key: a tuple of the key fields in declaration order. Every listed event has
+//! a `ProjectKey` impl, since no aggregate id makes a `(String, NaiveDate)`; the event enum is
 //! renamed and the table named after the struct.
 
 use acci_core::prelude::*;
@@ -31,11 +31,13 @@ pub struct DailyRevenue {
     pub revenue: i64,
 }
 
-impl Project<OrderPlaced> for DailyRevenue {
+impl ProjectKey<OrderPlaced> for DailyRevenue {
     fn key(event: &Recorded<OrderPlaced>) -> Result<(String, NaiveDate), ProjectionError> {
         Ok((event.stream.tenant.to_string(), event.data.day))
     }
+}
 
+impl Project<OrderPlaced> for DailyRevenue {
     fn project(row: &mut Option<Self>, event: &Recorded<OrderPlaced>) {
         let row = row.get_or_insert_with(|| DailyRevenue {
             tenant: event.stream.tenant.to_string(),
@@ -48,11 +50,13 @@ impl Project<OrderPlaced> for DailyRevenue {
     }
 }
 
-impl Project<OrderRefunded> for DailyRevenue {
+impl ProjectKey<OrderRefunded> for DailyRevenue {
     fn key(event: &Recorded<OrderRefunded>) -> Result<(String, NaiveDate), ProjectionError> {
         Ok((event.stream.tenant.to_string(), event.data.day))
     }
+}
 
+impl Project<OrderRefunded> for DailyRevenue {
     fn project(row: &mut Option<Self>, event: &Recorded<OrderRefunded>) {
         if let Some(row) = row {
             row.revenue -= event.data.total;
@@ -69,11 +73,13 @@ pub struct TagSeen {
     pub tag: String,
 }
 
-impl Project<OrderPlaced> for TagSeen {
+impl ProjectKey<OrderPlaced> for TagSeen {
     fn key(event: &Recorded<OrderPlaced>) -> Result<(String, String), ProjectionError> {
         Ok((event.stream.tenant.to_string(), "placed".to_owned()))
     }
+}
 
+impl Project<OrderPlaced> for TagSeen {
     fn project(row: &mut Option<Self>, event: &Recorded<OrderPlaced>) {
         *row = Some(TagSeen {
             tenant: event.stream.tenant.to_string(),
@@ -138,7 +144,7 @@ fn main() {
     // The default key cannot be made from an aggregate id: the error says why.
     let error = DailyRevenue::key_from_aggregate_id(&AggregateId::new("o-1").unwrap()).unwrap_err();
     assert!(error.contains("composite key"), "{error}");
-    assert!(error.contains("must override `key`"), "{error}");
+    assert!(error.contains("`ProjectKey` impls"), "{error}");
 
     let table = TableSql::render(DailyRevenue::TABLE);
     assert_eq!(

@@ -55,7 +55,7 @@ pub struct Device {
 
 impl Project<DeviceSeen> for Device {
     fn project(row: &mut Option<Self>, event: &Recorded<DeviceSeen>) {
-        let id = Self::key(event).unwrap();
+        let id = Self::key_from_aggregate_id(&event.stream.aggregate_id).unwrap();
         let row = row.get_or_insert_with(|| Device {
             id,
             ..Device::default()

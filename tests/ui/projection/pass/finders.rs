@@ -58,11 +58,13 @@ pub struct DailyLogins {
     pub logins: i64,
 }
 
-impl Project<UserSeen> for DailyLogins {
+impl ProjectKey<UserSeen> for DailyLogins {
     fn key(_event: &Recorded<UserSeen>) -> Result<(String, NaiveDate), ProjectionError> {
         Err(ProjectionError::Storage("not used".to_owned()))
     }
+}
 
+impl Project<UserSeen> for DailyLogins {
     fn project(_row: &mut Option<Self>, _event: &Recorded<UserSeen>) {}
 }
 
