@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::ValidationError;
+use crate::ids::TenantId;
 use crate::projection::Projection;
 
 /// Why a query has no answer.
@@ -66,33 +67,69 @@ pub trait QueryHandler<Q: Send + 'static>: Send + Sync {
 }
 
 /// Reads the rows of read models: what the finders `#[projection]` generates call.
+///
+/// Every method takes the tenant whose rows it reads: `Some(tenant)` for a tenant-scoped
+/// read model (the default), `None` for a [`Scope::Global`](crate::projection::Scope)
+/// one; anything else is [`QueryError::Validation`] ([`check_tenant`]). A tenant never
+/// sees another tenant's rows, even with the same key.
 #[async_trait]
 pub trait ReadModels: Send + Sync {
-    /// The row with `key`, if there is one.
-    async fn get<P: Projection>(&self, key: &P::Key) -> Result<Option<P>, QueryError>;
+    /// The row of `tenant` with `key`, if there is one.
+    async fn get<P: Projection>(
+        &self,
+        tenant: Option<&TenantId>,
+        key: &P::Key,
+    ) -> Result<Option<P>, QueryError>;
 
-    /// Up to `limit` rows in key order, after `after` (from the start with `None`).
+    /// Up to `limit` rows of `tenant` in key order, after `after` (from the start with
+    /// `None`).
     async fn page<P: Projection>(
         &self,
+        tenant: Option<&TenantId>,
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, QueryError>;
 
-    /// Up to `limit` rows whose indexed `column` equals `value`, in key order.
+    /// Up to `limit` rows of `tenant` whose indexed `column` equals `value`, in key order.
     async fn find_by<P: Projection>(
         &self,
+        tenant: Option<&TenantId>,
         column: &str,
         value: &Value,
         limit: usize,
     ) -> Result<Vec<P>, QueryError>;
 
-    /// The row with `key`, or [`QueryError::NotFound`].
-    async fn require<P: Projection>(&self, key: &P::Key) -> Result<P, QueryError> {
-        self.get::<P>(key)
+    /// The row of `tenant` with `key`, or [`QueryError::NotFound`].
+    async fn require<P: Projection>(
+        &self,
+        tenant: Option<&TenantId>,
+        key: &P::Key,
+    ) -> Result<P, QueryError> {
+        self.get::<P>(tenant, key)
             .await?
             .ok_or_else(|| QueryError::NotFound {
                 what: format!("`{}` row {key:?}", P::NAME),
             })
+    }
+}
+
+/// Checks that a query of `P` names a tenant exactly when `P` is tenant-scoped: a
+/// tenant-scoped read model is never read without one (that would be every tenant's
+/// rows), and a global one never with one (its rows are no tenant's; a caller passing
+/// one believes otherwise).
+pub fn check_tenant<P: Projection>(tenant: Option<&TenantId>) -> Result<(), QueryError> {
+    match (P::TABLE.is_tenant_scoped(), tenant) {
+        (true, Some(_)) | (false, None) => Ok(()),
+        (true, None) => Err(ValidationError::new(
+            format!("tenant of a query of `{}`", P::NAME),
+            "is missing; the read model is tenant-scoped, so every query names its tenant",
+        )
+        .into()),
+        (false, Some(_)) => Err(ValidationError::new(
+            format!("tenant of a query of `{}`", P::NAME),
+            "is given, but the read model is global (`#[projection(global)]`): its rows belong to no tenant; query it with `None`",
+        )
+        .into()),
     }
 }
 

@@ -206,6 +206,22 @@ CREATE POLICY tenant_rows ON snapshots.aggregate_snapshots
     USING (tenant_id = current_setting('acci.tenant_id', true))
     WITH CHECK (tenant_id = current_setting('acci.tenant_id', true));
 
+-- Projection bookkeeping. Dead letters name the tenant of the parked event: the
+-- application sees only its tenant's (their stream ids and error text are that tenant's
+-- data); runners (members of acci_all_tenants) park, list and replay every tenant's.
+-- Checkpoints belong to no tenant (one per projection): the application may read their
+-- positions and counts (to wait for its writes), never last_error, whose text may quote
+-- any tenant's event; see the column grant below.
+ALTER TABLE projections.dead_letters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON projections.dead_letters FOR SELECT
+    USING (tenant_id = current_setting('acci.tenant_id', true));
+CREATE POLICY runners ON projections.dead_letters TO acci_all_tenants
+    USING (true) WITH CHECK (true);
+
+-- Read-model tables are created by the runners, each tenant-scoped one with the same two
+-- policies (acci-postgres/src/projection/tables.rs): readers see the rows of
+-- acci.tenant_id, runners (owners, through acci_all_tenants) all of them.
+
 -- Rights on schemas and tables (each function's rights are in its own file) ----------
 
 -- The application reads its tenant's events, command records and snapshots, and writes
@@ -217,7 +233,11 @@ GRANT SELECT ON event_store.events, event_store.commands, snapshots.aggregate_sn
 -- Runners read every tenant's events and own their read-model tables.
 GRANT USAGE, CREATE ON SCHEMA projections, read_models, read_models_rebuild, read_models_retired TO acci_all_tenants;
 GRANT SELECT, INSERT, UPDATE, DELETE ON projections.checkpoints, projections.dead_letters TO acci_all_tenants;
--- Applications read the read models (runners grant SELECT on each table they create), and
--- the checkpoints and dead letters, to wait for their writes and to watch the runners.
+-- Applications read the read models (runners grant SELECT on each table they create), their
+-- tenant's dead letters, and the checkpoints without their errors, to wait for their
+-- writes and to watch the runners.
 GRANT USAGE ON SCHEMA read_models, projections TO acci_app;
-GRANT SELECT ON projections.checkpoints, projections.dead_letters TO acci_app;
+GRANT SELECT ON projections.dead_letters TO acci_app;
+GRANT SELECT (name, version, transaction_id, position, events_applied, events_parked,
+              events_skipped, last_event_at, updated_at)
+    ON projections.checkpoints TO acci_app;

@@ -115,16 +115,40 @@ pub struct Column<'a> {
     pub index: bool,
 }
 
-/// A read model's table: its name and its columns, in field order.
+/// The name of the tenant column of a [`Scope::Tenant`] table: first column, first in
+/// the primary key, written by the runner from the event's tenant, never a field.
+pub const TENANT_COLUMN: &str = "tenant_id";
+
+/// Whose rows a read model's table holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// One tenant's rows per key: the table has a [`TENANT_COLUMN`] first in its key, and
+    /// a reader sees only the rows of its tenant. The default.
+    Tenant,
+    /// Rows shared by every tenant (`#[projection(global)]`): no tenant column, the key
+    /// as written, every reader sees every row. Events of all tenants with the same key
+    /// change the same row.
+    Global,
+}
+
+/// A read model's table: its name, its scope and its columns, in field order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Table<'a> {
     /// The table's name, unqualified.
     pub name: &'a str,
-    /// The columns, in field order; the key columns among them in key order.
+    /// Whether its rows belong to tenants ([`Scope::Tenant`]) or to everyone.
+    pub scope: Scope,
+    /// The columns of the Rust fields, in field order; the key columns among them in key
+    /// order. The tenant column of a [`Scope::Tenant`] table is not among them.
     pub columns: &'a [Column<'a>],
 }
 
 impl<'a> Table<'a> {
+    /// Whether its rows belong to tenants (it has a [`TENANT_COLUMN`]).
+    pub fn is_tenant_scoped(&self) -> bool {
+        self.scope == Scope::Tenant
+    }
+
     /// The key columns, in declaration order.
     pub fn key_columns(&self) -> impl Iterator<Item = &'a Column<'a>> + 'a {
         self.columns.iter().filter(|c| c.key)

@@ -15,4 +15,4 @@ mod column;
 pub mod postgres;
 pub mod rust_types;
 
-pub use column::{Column, ColumnType, Scalar, Table};
+pub use column::{Column, ColumnType, Scalar, Scope, TENANT_COLUMN, Table};

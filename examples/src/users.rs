@@ -200,7 +200,9 @@ impl Handle<Deactivate> for User {
     }
 }
 
-/// What a reader sees of a user: searchable by name and by e-mail address.
+/// What a reader sees of a user: searchable by name and by e-mail address, within the
+/// user's tenant (the read model is tenant-scoped, so each row belongs to the tenant of
+/// its events and every finder takes the tenant).
 #[projection(
     table = "user_view",
     aggregates(User),
@@ -210,9 +212,6 @@ pub struct UserView {
     /// The user's id.
     #[projection(key)]
     pub user_id: String,
-    /// The tenant the user belongs to.
-    #[projection(index)]
-    pub tenant_id: String,
     /// The user's name.
     #[projection(index)]
     pub name: String,
@@ -227,7 +226,6 @@ impl Project<UserCreated> for UserView {
     fn project(row: &mut Option<Self>, event: &Recorded<UserCreated>) {
         *row = Some(UserView {
             user_id: event.stream.aggregate_id.to_string(),
-            tenant_id: event.stream.tenant.to_string(),
             name: event.data.name.clone(),
             email: event.data.email.clone(),
             active: true,
@@ -252,7 +250,12 @@ impl Project<UserDeactivated> for UserView {
 }
 
 /// What a reader sees of a tenant: its name and how many active users it has.
+///
+/// A directory of all tenants, so it is declared `global`: its rows belong to no tenant
+/// and every reader sees every tenant's name and count. Global is the exception; keep to
+/// it only data every tenant may see.
 #[projection(
+    global,
     table = "tenant_view",
     aggregates(Tenant, User),
     events(TenantCreated, UserCreated, UserDeactivated)

@@ -148,7 +148,7 @@ async fn in_memory_a_projection_of_one_aggregate_does_not_see_the_others_opened(
         "the loan's `Opened` is not read, let alone decoded as an account's"
     );
     assert_eq!(
-        owners.rows(),
+        owners.rows(Some(&TenantId::new("t1").unwrap())),
         [AccountOwner {
             account_id: "a-1".into(),
             owner: "Ada".into()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use acci_core::prelude::*;
 use acci_core::projection::{InMemoryProjection, InMemoryReadModels, ProjectionError};
-use acci_core::query::QueryError;
+use acci_core::query::{QueryError, ReadModels};
 use acci_core::{NewEvent, StreamId};
 
 #[event]
@@ -84,6 +84,29 @@ impl Project<Left> for TenantSize {
     }
 }
 
+/// Joins per member id across all tenants: a global read model, whose rows belong to no
+/// tenant, so the same id in two tenants is one row.
+#[projection(global, table = "joins_by_id", events(Joined))]
+pub struct JoinsById {
+    #[projection(key)]
+    pub member_id: String,
+    pub joins: i64,
+}
+
+impl Project<Joined> for JoinsById {
+    fn project(row: &mut Option<Self>, event: &Recorded<Joined>) {
+        row.get_or_insert_with(|| JoinsById {
+            member_id: event.stream.aggregate_id.to_string(),
+            joins: 0,
+        })
+        .joins += 1;
+    }
+}
+
+fn tenant(id: &str) -> TenantId {
+    TenantId::new(id).unwrap()
+}
+
 async fn append<E: acci_core::Event>(
     store: &InMemoryEventStore,
     tenant: &str,
@@ -113,8 +136,13 @@ async fn rows_follow_the_events_in_batches_and_resume_from_the_checkpoint() {
     }
     assert_eq!(members.catch_up(&*store).await.unwrap(), 3);
     assert_eq!(sizes.catch_up(&*store).await.unwrap(), 3);
-    assert_eq!(members.get(&"m2".to_owned()).unwrap().name, "Bob");
-    assert_eq!(sizes.get(&"t1".to_owned()).unwrap().members, 2);
+    let (t1, t2) = (tenant("t1"), tenant("t2"));
+    assert_eq!(
+        members.get(Some(&t1), &"m2".to_owned()).unwrap().name,
+        "Bob"
+    );
+    assert!(members.get(Some(&t2), &"m2".to_owned()).is_none());
+    assert_eq!(sizes.get(Some(&t1), &"t1".to_owned()).unwrap().members, 2);
 
     append(&store, "t1", "m1", &Left {}).await;
     assert_eq!(
@@ -124,14 +152,52 @@ async fn rows_follow_the_events_in_batches_and_resume_from_the_checkpoint() {
     );
     assert_eq!(sizes.catch_up(&*store).await.unwrap(), 1);
     assert!(
-        members.get(&"m1".to_owned()).is_none(),
+        members.get(Some(&t1), &"m1".to_owned()).is_none(),
         "a row set to None is deleted"
     );
-    assert_eq!(members.rows().len(), 2);
-    assert_eq!(sizes.get(&"t1".to_owned()).unwrap().members, 1);
+    assert_eq!(members.rows(Some(&t1)).len(), 1);
+    assert_eq!(members.rows(Some(&t2)).len(), 1);
+    assert_eq!(sizes.get(Some(&t1), &"t1".to_owned()).unwrap().members, 1);
     let status = members.status();
     assert_eq!((status.name, status.events_applied), ("members", 4));
     assert_eq!(members.catch_up(&*store).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn each_tenant_has_its_own_row_per_key_unless_the_read_model_is_global() {
+    let store = InMemoryEventStore::new();
+    append(&store, "t1", "m1", &Joined { name: "Ada".into() }).await;
+    append(&store, "t2", "m1", &Joined { name: "Eve".into() }).await;
+    let members = Arc::new(InMemoryProjection::<Member>::new());
+    let joins = Arc::new(InMemoryProjection::<JoinsById>::new());
+    members.catch_up(&store).await.unwrap();
+    joins.catch_up(&store).await.unwrap();
+    let models = InMemoryReadModels::new();
+    models.register(Arc::clone(&members));
+    models.register(Arc::clone(&joins));
+
+    let (t1, t2) = (tenant("t1"), tenant("t2"));
+    assert_eq!(
+        Member::require(&models, &t1, "m1").await.unwrap().name,
+        "Ada"
+    );
+    assert_eq!(
+        Member::require(&models, &t2, "m1").await.unwrap().name,
+        "Eve"
+    );
+    let found = Member::find_by_name(&models, &t1, "Eve", 10).await.unwrap();
+    assert!(found.is_empty(), "t1 never finds t2's row");
+    assert_eq!(Member::page(&models, &t2, None, 10).await.unwrap().len(), 1);
+    // The global read model: one row for both, found without a tenant.
+    assert_eq!(JoinsById::require(&models, "m1").await.unwrap().joins, 2);
+    assert!(matches!(
+        models.get::<Member>(None, &"m1".to_owned()).await,
+        Err(QueryError::Validation(v)) if v.to_string().contains("tenant-scoped")
+    ));
+    assert!(matches!(
+        models.get::<JoinsById>(Some(&t1), &"m1".to_owned()).await,
+        Err(QueryError::Validation(v)) if v.to_string().contains("global")
+    ));
 }
 
 #[tokio::test]
@@ -143,37 +209,41 @@ async fn queries_and_generated_finders_run_on_in_memory_read_models() {
     let members = Arc::new(InMemoryProjection::<Member>::new());
     members.catch_up(&store).await.unwrap();
     let models = InMemoryReadModels::new();
+    let t1 = tenant("t1");
     assert!(matches!(
-        Member::find(&models, "m1").await,
+        Member::find(&models, &t1, "m1").await,
         Err(QueryError::Projection { .. })
     ));
     models.register(Arc::clone(&members));
 
-    assert_eq!(Member::require(&models, "m2").await.unwrap().name, "Bob");
+    assert_eq!(
+        Member::require(&models, &t1, "m2").await.unwrap().name,
+        "Bob"
+    );
     assert!(matches!(
-        Member::require(&models, "m9").await,
+        Member::require(&models, &t1, "m9").await,
         Err(QueryError::NotFound { .. })
     ));
-    let adas: Vec<String> = Member::find_by_name(&models, "Ada", 10)
+    let adas: Vec<String> = Member::find_by_name(&models, &t1, "Ada", 10)
         .await
         .unwrap()
         .into_iter()
         .map(|m| m.member_id)
         .collect();
     assert_eq!(adas, ["m1", "m3"]);
-    let page = Member::page(&models, Some("m1"), 1).await.unwrap();
+    let page = Member::page(&models, &t1, Some("m1"), 1).await.unwrap();
     assert_eq!(page[0].member_id, "m2");
     assert!(matches!(
-        Member::page(&models, None, 0).await,
+        Member::page(&models, &t1, None, 0).await,
         Err(QueryError::Validation(_))
     ));
     // Refused as PostgreSQL's read models refuse it: a NUL that a row cannot hold.
     assert!(matches!(
-        Member::find_by_name(&models, "A\u{0}da", 10).await,
+        Member::find_by_name(&models, &t1, "A\u{0}da", 10).await,
         Err(QueryError::Validation(v)) if v.to_string().contains("U+0000")
     ));
     assert!(matches!(
-        Member::find(&models, "m\u{0}1").await,
+        Member::find(&models, &t1, "m\u{0}1").await,
         Err(QueryError::Validation(v)) if v.to_string().contains("key of")
     ));
 }
@@ -241,8 +311,16 @@ async fn events_that_fail_to_project_are_parked_and_the_rest_go_on() {
 
     let names = InMemoryProjection::<FragileName>::new().with_batch_size(2);
     assert_eq!(names.catch_up(&store).await.unwrap(), 2);
-    let rows: Vec<String> = names.rows().into_iter().map(|r| r.name).collect();
-    assert_eq!(rows, ["Ada", "Cy"]);
+    let names_of = |tenant: &str| -> Vec<String> {
+        let tenant = TenantId::new(tenant).unwrap();
+        names
+            .rows(Some(&tenant))
+            .into_iter()
+            .map(|r| r.name)
+            .collect()
+    };
+    assert_eq!(names_of("t1"), ["Ada"]);
+    assert_eq!(names_of("t2"), ["Cy"]);
     let parked = names.dead_letters();
     assert_eq!(parked.len(), 3, "{parked:#?}");
     assert!(

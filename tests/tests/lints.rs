@@ -229,12 +229,13 @@ pub mod domain {
     /// What `models` reports.
     pub async fn owned_by<R: acci_core::query::ReadModels>(
         models: &R,
+        tenant: &TenantId,
         owner: &str,
     ) -> Result<Vec<AccountBalance>, acci_core::query::QueryError> {
-        let mut found = AccountBalance::find_by_owner(models, owner, 10).await?;
-        found.extend(AccountBalance::find(models, "a-1").await?);
-        found.extend(AccountBalance::page(models, Some("a-1"), 10).await?);
-        found.push(AccountBalance::require(models, "a-1").await?);
+        let mut found = AccountBalance::find_by_owner(models, tenant, owner, 10).await?;
+        found.extend(AccountBalance::find(models, tenant, "a-1").await?);
+        found.extend(AccountBalance::page(models, tenant, Some("a-1"), 10).await?);
+        found.push(AccountBalance::require(models, tenant, "a-1").await?);
         Ok(found)
     }
 
@@ -352,12 +353,17 @@ struct Empty;
 
 #[async_trait::async_trait]
 impl ReadModels for Empty {
-    async fn get<P: Projection>(&self, _key: &P::Key) -> Result<Option<P>, QueryError> {
+    async fn get<P: Projection>(
+        &self,
+        _tenant: Option<&acci_core::TenantId>,
+        _key: &P::Key,
+    ) -> Result<Option<P>, QueryError> {
         Ok(None)
     }
 
     async fn page<P: Projection>(
         &self,
+        _tenant: Option<&acci_core::TenantId>,
         _after: Option<&P::Key>,
         _limit: usize,
     ) -> Result<Vec<P>, QueryError> {
@@ -366,6 +372,7 @@ impl ReadModels for Empty {
 
     async fn find_by<P: Projection>(
         &self,
+        _tenant: Option<&acci_core::TenantId>,
         column: &str,
         _value: &serde_json::Value,
         _limit: usize,
@@ -381,7 +388,11 @@ fn generated_finders_work_under_strict_lints() {
         .build()
         .unwrap();
     let error = runtime
-        .block_on(domain::owned_by(&Empty, "Ada"))
+        .block_on(domain::owned_by(
+            &Empty,
+            &acci_core::TenantId::new("t1").unwrap(),
+            "Ada",
+        ))
         .unwrap_err();
     assert!(matches!(error, QueryError::NotFound { .. }), "{error}");
     assert_eq!(PrivateView::NAME, "private_view");

@@ -359,14 +359,20 @@ fn each_query_is_timed_by_read_model_kind_and_outcome() {
         let models = InMemoryReadModels::new();
         // Not registered yet: the projection cannot answer.
         models
-            .get::<CounterTotal>(&"c-1".to_owned())
+            .get::<CounterTotal>(Some(&tenant()), &"c-1".to_owned())
             .await
             .unwrap_err();
         models.register(Arc::clone(&totals));
         totals.catch_up(&*store).await.unwrap();
-        let row = models.get::<CounterTotal>(&"c-1".to_owned()).await.unwrap();
+        let row = models
+            .get::<CounterTotal>(Some(&tenant()), &"c-1".to_owned())
+            .await
+            .unwrap();
         assert_eq!(row.unwrap().total, 5);
-        models.page::<CounterTotal>(None, 0).await.unwrap_err(); // invalid limit
+        models
+            .page::<CounterTotal>(Some(&tenant()), None, 0)
+            .await
+            .unwrap_err(); // invalid limit
     });
     let queries = spans.named(SPAN_QUERY);
     assert_eq!(queries.len(), 3);

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acci_core::projection::{ColumnSpec, ColumnType, Scalar, TableSpec};
+use acci_core::projection::{ColumnSpec, ColumnType, Scalar, Scope, TableSpec};
 use acci_core::query::{QueryError, ReadModels};
 use acci_core::{
     AggregateId, AppendOutcome, DecodeError, EventKind, EventStore, ExpectedVersion, LogPosition,
@@ -50,6 +50,7 @@ static POISON_CURED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 
 static TABLE: TableSpec = TableSpec {
     name: "balances",
+    scope: Scope::Tenant,
     columns: &[
         column("account", Scalar::Text, true, false),
         column("tenant", Scalar::Text, false, true),
@@ -444,8 +445,16 @@ async fn a_changed_version_rebuilds_while_readers_read() {
     task.abort();
     let _ = task.await;
 
-    // Readers, as the application role, sum the read model the whole time.
-    let readers = db.pool_as(Some(APP_LOGIN), 2).await;
+    // Readers, as the application role of the tenant t1, sum the read model the whole
+    // time (the rebuilt table keeps the live one's row-level security).
+    let readers = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(
+            db.options(Some(APP_LOGIN))
+                .options([("acci.tenant_id", "t1")]),
+        )
+        .await
+        .unwrap();
     let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let reader = {
         let (pool, reading) = (readers.clone(), Arc::clone(&reading));
@@ -479,6 +488,14 @@ async fn a_changed_version_rebuilds_while_readers_read() {
         .await
         .unwrap();
     assert_eq!(after, 600);
+    let unbound: i64 = sqlx::query_scalar("SELECT count(*) FROM read_models.balances")
+        .fetch_one(&db.pool_as(Some(APP_LOGIN), 1).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        unbound, 0,
+        "the rebuilt table is under row-level security too"
+    );
     let status = v2.status().await.unwrap();
     assert_eq!(
         (status.version, status.events_applied, status.lag_events),
@@ -501,7 +518,7 @@ async fn a_changed_version_rebuilds_while_readers_read() {
 }
 
 /// The query side reads the read model by key, by page and by an indexed column, as the
-/// application role, and answers with the query errors.
+/// application role, one tenant at a time, and answers with the query errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_models_answer_by_key_page_and_index() {
     let db = TestDatabase::create().await;
@@ -509,62 +526,150 @@ async fn read_models_answer_by_key_page_and_index() {
     let models = PgReadModels::connect_with(db.options(Some(APP_LOGIN)))
         .await
         .unwrap();
-    match models.get::<Balance>(&"acc-0".to_owned()).await {
+    let (t0, t1) = (TenantId::new("t0").unwrap(), TenantId::new("t1").unwrap());
+    match models.get::<Balance>(Some(&t0), &"acc-0".to_owned()).await {
         Err(QueryError::Projection { projection, .. }) => assert_eq!(projection, "balances"),
         other => panic!("expected the projection to be missing, got {other:?}"),
     }
 
-    let mut last = LogPosition::START;
     for n in 0..10 {
-        last = deposit(&store, &format!("t{}", n % 2), &format!("acc-{n}"), n).await;
+        deposit(&store, &format!("t{}", n % 2), &format!("acc-{n}"), n).await;
     }
+    // Two tenants' aggregates with the same id: two rows, never one.
+    deposit(&store, "t0", "shared", 100).await;
+    let last = deposit(&store, "t1", "shared", 7).await;
     let runner = runner(&db).await;
     catch_up_to(&runner, last).await;
 
-    assert_eq!(
-        models
-            .get::<Balance>(&"acc-3".to_owned())
-            .await
-            .unwrap()
-            .unwrap()
-            .total,
-        3
-    );
+    let get = |tenant: &TenantId, key: &str| {
+        let (models, tenant, key) = (models.clone(), tenant.clone(), key.to_owned());
+        async move { models.get::<Balance>(Some(&tenant), &key).await.unwrap() }
+    };
+    assert_eq!(get(&t1, "acc-3").await.unwrap().total, 3);
+    assert_eq!(get(&t0, "acc-3").await, None, "t1's row is not t0's");
+    assert_eq!(get(&t0, "shared").await.unwrap().total, 100);
+    assert_eq!(get(&t1, "shared").await.unwrap().total, 7);
     assert!(matches!(
-        models.require::<Balance>(&"nobody".to_owned()).await,
+        models.require::<Balance>(Some(&t1), &"nobody".to_owned()).await,
         Err(QueryError::NotFound { what }) if what.contains("nobody")
     ));
-    let first = models.page::<Balance>(None, 4).await.unwrap();
+    let first = models.page::<Balance>(Some(&t1), None, 4).await.unwrap();
     let accounts: Vec<&str> = first.iter().map(|b| b.account.as_str()).collect();
-    assert_eq!(accounts, ["acc-0", "acc-1", "acc-2", "acc-3"]);
+    assert_eq!(accounts, ["acc-1", "acc-3", "acc-5", "acc-7"]);
     let next = models
-        .page::<Balance>(Some(&first[3].account), 4)
+        .page::<Balance>(Some(&t1), Some(&first[3].account), 4)
         .await
         .unwrap();
-    assert_eq!(next[0].account, "acc-4");
-    let t1 = models
-        .find_by::<Balance>("tenant", &serde_json::json!("t1"), 100)
+    let accounts: Vec<&str> = next.iter().map(|b| b.account.as_str()).collect();
+    assert_eq!(accounts, ["acc-9", "shared"]);
+    let found = models
+        .find_by::<Balance>(Some(&t1), "tenant", &serde_json::json!("t1"), 100)
         .await
         .unwrap();
-    assert_eq!(t1.len(), 5);
-    assert!(t1.iter().all(|b| b.tenant == "t1"));
+    assert_eq!(found.len(), 6);
+    assert!(found.iter().all(|b| b.tenant == "t1"));
+    let found = models
+        .find_by::<Balance>(Some(&t0), "tenant", &serde_json::json!("t1"), 100)
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "t0 finds none of t1's rows: {found:?}");
     assert!(matches!(
-        models.find_by::<Balance>("total", &serde_json::json!(3), 10).await,
+        models.get::<Balance>(None, &"acc-3".to_owned()).await,
+        Err(QueryError::Validation(v)) if v.to_string().contains("tenant-scoped")
+    ));
+    assert!(matches!(
+        models.find_by::<Balance>(Some(&t1), "total", &serde_json::json!(3), 10).await,
         Err(QueryError::Validation(v)) if v.to_string().contains("indexed columns: `tenant`")
     ));
     assert!(matches!(
-        models.page::<Balance>(None, 0).await,
+        models.page::<Balance>(Some(&t1), None, 0).await,
         Err(QueryError::Validation(_))
     ));
     // What PostgreSQL cannot hold is refused before the query, not by the database.
     assert!(matches!(
-        models.find_by::<Balance>("tenant", &serde_json::json!("t\u{0}1"), 10).await,
+        models.find_by::<Balance>(Some(&t1), "tenant", &serde_json::json!("t\u{0}1"), 10).await,
         Err(QueryError::Validation(v)) if v.to_string().contains("U+0000")
     ));
     assert!(matches!(
-        models.get::<Balance>(&"acc\u{0}".to_owned()).await,
+        models.get::<Balance>(Some(&t1), &"acc\u{0}".to_owned()).await,
         Err(QueryError::Validation(v)) if v.to_string().contains("key of")
     ));
+}
+
+/// The application's login reads read-model rows and dead letters of the tenant its
+/// session names, whatever its SQL forgets, and never a checkpoint's error text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_application_login_reads_only_its_tenants_rows_and_dead_letters() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    deposit(&store, "t-a", "acc", 1).await;
+    deposit(&store, "t-b", "acc", 2).await;
+    let last = deposit(&store, "t-b", "acc", POISON).await;
+    let runner = runner(&db).await;
+    let task = {
+        let r = runner.clone();
+        tokio::spawn(async move { r.run(std::future::pending()).await })
+    };
+    assert!(
+        runner
+            .wait_for(last, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    task.abort();
+    assert_eq!(runner.dead_letters().await.unwrap().len(), 1);
+
+    let app = db.pool_as(Some(APP_LOGIN), 1).await;
+    let count = |tenant: Option<&'static str>, sql: &'static str| {
+        let app = app.clone();
+        async move {
+            let mut tx = app.begin().await.unwrap();
+            if let Some(tenant) = tenant {
+                sqlx::query("SELECT set_config('acci.tenant_id', $1, true)")
+                    .bind(tenant)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+            let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut *tx).await.unwrap();
+            n
+        }
+    };
+    const ROWS: &str = "SELECT count(*) FROM read_models.balances";
+    const LETTERS: &str = "SELECT count(*) FROM projections.dead_letters";
+    assert_eq!(count(None, ROWS).await, 0, "no tenant bound, no rows");
+    assert_eq!(count(Some("t-a"), ROWS).await, 1);
+    assert_eq!(
+        count(
+            Some("t-a"),
+            "SELECT count(*) FROM read_models.balances WHERE tenant = 't-b'"
+        )
+        .await,
+        0,
+        "t-a's session cannot read t-b's row"
+    );
+    assert_eq!(count(None, LETTERS).await, 0);
+    assert_eq!(
+        count(Some("t-a"), LETTERS).await,
+        0,
+        "t-b's dead letter is not t-a's"
+    );
+    assert_eq!(count(Some("t-b"), LETTERS).await, 1);
+
+    // Positions yes, error text no: it may quote any tenant's event.
+    let position: Option<i64> =
+        sqlx::query_scalar("SELECT position FROM projections.checkpoints WHERE name = 'balances'")
+            .fetch_optional(&app)
+            .await
+            .unwrap();
+    assert!(position.is_some());
+    match sqlx::query("SELECT last_error FROM projections.checkpoints")
+        .fetch_all(&app)
+        .await
+    {
+        Err(sqlx::Error::Database(e)) => assert_eq!(e.code().as_deref(), Some("42501")),
+        other => panic!("expected permission denied, got {other:?}"),
+    }
 }
 
 /// Parked events can be replayed once the projection is fixed: they project, leave the

@@ -2,6 +2,11 @@
 //! column type is created, filled, read back by key, by page and by an indexed column,
 //! updated and emptied again, with every value passing through JSON as the runner passes
 //! it (rows as objects keyed by column, keys as objects of the key columns).
+//!
+//! The read models here are global, so their statements run as they are written; the
+//! statements of a tenant-scoped table (a `tenant_id` first in every key and row, and
+//! `$3` the tenant of a page or a finder) run through the runner and `PgReadModels` in
+//! `postgres_projection.rs`.
 
 use acci_core::ProjectionError;
 use acci_core::prelude::*;
@@ -26,7 +31,7 @@ struct Settings {
 
 /// Every supported column type; the key is composite, one column is renamed, and one is
 /// called `r`, like the alias the generated `SELECT`s give the table.
-#[projection(table = "device_view", events(DeviceTouched))]
+#[projection(global, table = "device_view", events(DeviceTouched))]
 #[derive(PartialEq)]
 struct DeviceView {
     #[projection(key)]
@@ -79,7 +84,7 @@ impl Project<DeviceTouched> for DeviceView {
 }
 
 /// Every column is a key: an upsert of a row that exists does nothing.
-#[projection(table = "device_tags", events(DeviceTouched))]
+#[projection(global, table = "device_tags", events(DeviceTouched))]
 struct DeviceTag {
     #[projection(key)]
     device: Uuid,

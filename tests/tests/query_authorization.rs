@@ -73,6 +73,11 @@ async fn members() -> Arc<InMemoryProjection<Member>> {
     members
 }
 
+/// The tenant of every member here.
+fn t1() -> TenantId {
+    TenantId::new("t1").unwrap()
+}
+
 fn caller(user: &str, correlation: Uuid) -> Caller {
     Caller::new(TenantId::new("t1").unwrap())
         .with_user_id(user)
@@ -112,11 +117,23 @@ async fn in_memory_read_models_ask_on_behalf_of_their_caller() {
     let as_admin = models.for_caller(admin.clone());
 
     // Reads by key are for every user; `require` is a read by key.
-    assert_eq!(Member::require(&as_ada, "m2").await.unwrap().name, "Bob");
-    assert!(Member::find(&as_ada, "m9").await.unwrap().is_none());
-    assert_eq!(Member::page(&as_admin, None, 10).await.unwrap().len(), 2);
     assert_eq!(
-        Member::find_by_name(&as_admin, "Ada", 10).await.unwrap()[0].member_id,
+        Member::require(&as_ada, &t1(), "m2").await.unwrap().name,
+        "Bob"
+    );
+    assert!(Member::find(&as_ada, &t1(), "m9").await.unwrap().is_none());
+    assert_eq!(
+        Member::page(&as_admin, &t1(), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        Member::find_by_name(&as_admin, &t1(), "Ada", 10)
+            .await
+            .unwrap()[0]
+            .member_id,
         "m1"
     );
     assert!(audit.records().is_empty());
@@ -125,12 +142,16 @@ async fn in_memory_read_models_ask_on_behalf_of_their_caller() {
         column: "name".into(),
     };
     let refusals = [
-        unauthorized(Member::page(&as_ada, None, 10).await),
-        unauthorized(Member::find_by_name(&as_ada, "Ada", 10).await),
+        unauthorized(Member::page(&as_ada, &t1(), None, 10).await),
+        unauthorized(Member::find_by_name(&as_ada, &t1(), "Ada", 10).await),
         // Asked before the query is checked: an invalid one is refused as well.
-        unauthorized(as_ada.find_by::<Member>("nope", &"x".into(), 0).await),
+        unauthorized(
+            as_ada
+                .find_by::<Member>(Some(&t1()), "nope", &"x".into(), 0)
+                .await,
+        ),
         // Unbound read models ask as an anonymous caller.
-        unauthorized(Member::find(&models, "m1").await),
+        unauthorized(Member::find(&models, &t1(), "m1").await),
     ];
     let anonymous = Caller::anonymous();
     let expected = [
@@ -163,9 +184,15 @@ async fn without_an_authorizer_every_query_is_answered() {
     let models = InMemoryReadModels::new();
     models.register(members().await);
     let as_anyone = models.for_caller(Caller::anonymous());
-    assert_eq!(Member::page(&as_anyone, None, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        Member::page(&as_anyone, &t1(), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(matches!(
-        as_anyone.page::<Member>(None, 0).await,
+        as_anyone.page::<Member>(Some(&t1()), None, 0).await,
         Err(QueryError::Validation(_))
     ));
 }
@@ -198,9 +225,9 @@ async fn postgres_read_models_ask_before_they_take_a_connection() {
     let as_bob = models.for_caller(bob.clone());
 
     let refusals = [
-        unauthorized(Member::find(&as_bob, "m1").await),
-        unauthorized(Member::page(&as_bob, None, 10).await),
-        unauthorized(Member::find_by_name(&as_bob, "Bob", 10).await),
+        unauthorized(Member::find(&as_bob, &t1(), "m1").await),
+        unauthorized(Member::page(&as_bob, &t1(), None, 10).await),
+        unauthorized(Member::find_by_name(&as_bob, &t1(), "Bob", 10).await),
     ];
     let by_name = QueryKind::FindBy {
         column: "name".into(),
@@ -218,7 +245,7 @@ async fn postgres_read_models_ask_before_they_take_a_connection() {
     // Allowed, the same query does reach the pool.
     let open = PgReadModels::from_pool(pool).for_caller(bob);
     assert!(matches!(
-        Member::find(&open, "m1").await,
+        Member::find(&open, &t1(), "m1").await,
         Err(QueryError::ReadModel { .. })
     ));
 }

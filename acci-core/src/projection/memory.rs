@@ -7,9 +7,9 @@ use std::sync::{PoisonError, RwLock};
 
 use crate::authorization::{Caller, QueryGuard, QueryKind};
 use crate::error::StoreError;
-use crate::ids::EventId;
+use crate::ids::{EventId, TenantId};
 use crate::observability::observe_query;
-use crate::projection::{Projection, ProjectionError};
+use crate::projection::{Projection, ProjectionError, row_tenant};
 use crate::store::{EventStore, LogPosition, ReadAll, TenantScope};
 
 /// How far a projection has got.
@@ -51,6 +51,10 @@ pub struct ParkedEvent {
 /// runner does under `FailurePolicy::Park`: kept in
 /// [`dead_letters`](InMemoryProjection::dead_letters) with its error, while every other
 /// event goes on. Nothing in memory fails twice differently, so there is no retry.
+///
+/// As on PostgreSQL, a tenant-scoped read model keeps each row under the tenant of the
+/// events that made it: two tenants' aggregates with the same id are two rows, and every
+/// read names its tenant (`None` for a global read model).
 #[derive(Debug)]
 pub struct InMemoryProjection<P: Projection> {
     state: RwLock<State<P>>,
@@ -59,9 +63,12 @@ pub struct InMemoryProjection<P: Projection> {
     running: tokio::sync::Mutex<()>,
 }
 
+/// A row's place: its tenant (`None` in a global read model) and its key.
+type RowId<P> = (Option<TenantId>, <P as Projection>::Key);
+
 #[derive(Debug)]
 struct State<P: Projection> {
-    rows: BTreeMap<P::Key, P>,
+    rows: BTreeMap<RowId<P>, P>,
     position: LogPosition,
     events_applied: u64,
     parked: Vec<ParkedEvent>,
@@ -132,12 +139,13 @@ impl<P: Projection> InMemoryProjection<P> {
                 return Ok(applied);
             }
             // Work on copies of the touched rows; commit them with the checkpoint.
-            let mut touched: BTreeMap<P::Key, Option<P>> = BTreeMap::new();
+            let mut touched: BTreeMap<RowId<P>, Option<P>> = BTreeMap::new();
             let mut parked = Vec::new();
             let mut count = 0;
             for stored in batch.events {
                 let (event_id, position) = (stored.event_id, stored.position);
                 let event_type = stored.event_type.clone();
+                let tenant = row_tenant::<P>(&stored.stream.tenant);
                 let mut park = |error: String| {
                     parked.push(ParkedEvent {
                         event_id,
@@ -160,9 +168,10 @@ impl<P: Projection> InMemoryProjection<P> {
                         continue;
                     }
                 };
+                let id = (tenant, key);
                 let row = touched
-                    .entry(key.clone())
-                    .or_insert_with(|| self.read().rows.get(&key).cloned());
+                    .entry(id.clone())
+                    .or_insert_with(|| self.read().rows.get(&id).cloned());
                 // `project` is user code: a panic parks this event; the row stays as it was.
                 let mut projected = row.clone();
                 match catch_unwind(AssertUnwindSafe(|| {
@@ -189,14 +198,23 @@ impl<P: Projection> InMemoryProjection<P> {
         }
     }
 
-    /// The row with `key`.
-    pub fn get(&self, key: &P::Key) -> Option<P> {
-        self.read().rows.get(key).cloned()
+    /// The row of `tenant` with `key` (`tenant` is `None` in a global read model).
+    pub fn get(&self, tenant: Option<&TenantId>, key: &P::Key) -> Option<P> {
+        self.read()
+            .rows
+            .get(&(tenant.cloned(), key.clone()))
+            .cloned()
     }
 
-    /// Every row, in key order.
-    pub fn rows(&self) -> Vec<P> {
-        self.read().rows.values().cloned().collect()
+    /// Every row of `tenant`, in key order (`tenant` is `None` in a global read model).
+    pub fn rows(&self, tenant: Option<&TenantId>) -> Vec<P> {
+        let tenant = tenant.cloned();
+        self.read()
+            .rows
+            .iter()
+            .filter(|((owner, _), _)| *owner == tenant)
+            .map(|(_, row)| row.clone())
+            .collect()
     }
 
     /// How far it has got.
@@ -320,43 +338,43 @@ impl InMemoryReadModels {
 impl crate::query::ReadModels for InMemoryReadModels {
     async fn get<P: Projection>(
         &self,
+        tenant: Option<&TenantId>,
         key: &P::Key,
     ) -> Result<Option<P>, crate::query::QueryError> {
-        let tenant = self.guard.caller().tenant.as_ref();
         observe_query(P::NAME, "get", tenant, async {
             self.guard.check::<P>(QueryKind::Get).await?;
+            crate::query::check_tenant::<P>(tenant)?;
             check_key::<P>(key)?;
-            Ok(self.model::<P>()?.get(key))
+            Ok(self.model::<P>()?.get(tenant, key))
         })
         .await
     }
 
     async fn page<P: Projection>(
         &self,
+        tenant: Option<&TenantId>,
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, crate::query::QueryError> {
-        let tenant = self.guard.caller().tenant.as_ref();
         observe_query(P::NAME, "page", tenant, async {
             self.guard.check::<P>(QueryKind::Page).await?;
+            crate::query::check_tenant::<P>(tenant)?;
             crate::query::validate_limit(limit)?;
             if let Some(after) = after {
                 check_key::<P>(after)?;
             }
             let model = self.model::<P>()?;
             let state = model.read();
-            let rows = match after {
-                Some(after) => state
-                    .rows
-                    .range((
-                        std::ops::Bound::Excluded(after.clone()),
-                        std::ops::Bound::Unbounded,
-                    ))
-                    .map(|(_, row)| row.clone())
-                    .take(limit)
-                    .collect(),
-                None => state.rows.values().take(limit).cloned().collect(),
-            };
+            let tenant = tenant.cloned();
+            let rows = state
+                .rows
+                .iter()
+                .filter(|((owner, key), _)| {
+                    *owner == tenant && after.is_none_or(|after| key > after)
+                })
+                .map(|(_, row)| row.clone())
+                .take(limit)
+                .collect();
             Ok(rows)
         })
         .await
@@ -364,16 +382,17 @@ impl crate::query::ReadModels for InMemoryReadModels {
 
     async fn find_by<P: Projection>(
         &self,
+        tenant: Option<&TenantId>,
         column: &str,
         value: &serde_json::Value,
         limit: usize,
     ) -> Result<Vec<P>, crate::query::QueryError> {
-        let tenant = self.guard.caller().tenant.as_ref();
         observe_query(P::NAME, "find_by", tenant, async {
             let query = QueryKind::FindBy {
                 column: column.to_owned(),
             };
             self.guard.check::<P>(query).await?;
+            crate::query::check_tenant::<P>(tenant)?;
             crate::query::validate_limit(limit)?;
             if !P::TABLE.is_indexed(column) {
                 return Err(crate::error::ValidationError::new(
@@ -389,8 +408,12 @@ impl crate::query::ReadModels for InMemoryReadModels {
                 return Ok(Vec::new());
             }
             let state = model.read();
+            let tenant = tenant.cloned();
             let mut found = Vec::new();
-            for row in state.rows.values() {
+            for ((owner, _), row) in &state.rows {
+                if *owner != tenant {
+                    continue;
+                }
                 // Rows serialize with their column names, as they are stored on PostgreSQL.
                 let json =
                     serde_json::to_value(row).map_err(|e| crate::query::QueryError::ReadModel {

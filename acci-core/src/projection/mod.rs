@@ -19,14 +19,18 @@ use serde::de::DeserializeOwned;
 pub use key::{KeyByAggregateId, KeyByImpl, KeyProbe};
 pub use key::{KeyFromAggregateId, ProjectKey};
 pub use memory::{InMemoryProjection, InMemoryReadModels, ParkedEvent, ProjectionStatus};
-pub use table::{ColumnSpec, ColumnType, Scalar, TableSpec};
+pub use table::{ColumnSpec, ColumnType, Scalar, Scope, TENANT_COLUMN, TableSpec};
 
 use crate::error::DecodeError;
 use crate::event::{Recorded, StoredEvent};
-use crate::ids::AggregateId;
+use crate::ids::{AggregateId, TenantId};
 use crate::store::EventKind;
 
 /// A read model: one row per key, fed by events. Implemented by `#[projection]`.
+///
+/// Rows belong to the tenant of the events that made them, unless the table is
+/// [`Scope::Global`]: each tenant has its own row per key (the runner keeps the tenant
+/// beside the row, never in it), and reading takes the tenant.
 ///
 /// The runner reads only the [`EVENTS`](Projection::EVENTS) it selects, decodes each event
 /// with [`decode`](Projection::decode), finds the row it changes with
@@ -72,6 +76,13 @@ pub trait Projection: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
     /// [`ProjectKey`] impl for it. An error for a key of another kind (a composite key),
     /// whose read model must have a `ProjectKey` impl for every listed event.
     fn key_from_aggregate_id(id: &AggregateId) -> Result<Self::Key, String>;
+}
+
+/// The tenant whose row an event of `tenant` changes in `P`: the event's tenant, or
+/// `None` for a [`Scope::Global`] read model, whose rows belong to no tenant.
+#[inline]
+pub fn row_tenant<P: Projection>(tenant: &TenantId) -> Option<TenantId> {
+    P::TABLE.is_tenant_scoped().then(|| tenant.clone())
 }
 
 /// A read model that lists `E` in `events(...)`: implemented by `#[projection]` for each

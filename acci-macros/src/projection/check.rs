@@ -52,6 +52,8 @@ pub(crate) struct Model {
     pub(crate) aggregates: Vec<syn::Path>,
     pub(crate) events: Vec<ListedEvent>,
     pub(crate) columns: Vec<Column>,
+    /// Rows per tenant (the default) or shared by all (`global`).
+    pub(crate) scope: acci_schema::Scope,
 }
 
 impl Model {
@@ -78,6 +80,7 @@ impl Model {
     pub(crate) fn table_sql(&self) -> TableSql {
         TableSql::render(&acci_schema::Table {
             name: &self.table,
+            scope: self.scope,
             columns: &self.schema_columns(),
         })
     }
@@ -175,6 +178,9 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
             field_keys_broken |= broken;
         }
         check_duplicate_columns(cx, &columns, fields);
+        if args.global.is_none() {
+            check_tenant_column(cx, &columns);
+        }
         if usable && !field_keys_broken && !columns.iter().any(|c| c.key) {
             cx.error_at(
                 ident,
@@ -200,7 +206,29 @@ pub(crate) fn check(cx: &Ctxt, args: ProjectionArgs, item: &syn::Item) -> Option
         aggregates: args.aggregates,
         events,
         columns,
+        scope: if args.global.is_some() {
+            acci_schema::Scope::Global
+        } else {
+            acci_schema::Scope::Tenant
+        },
     })
+}
+
+/// A tenant-scoped table has a tenant column of its own; no field may take its name.
+fn check_tenant_column(cx: &Ctxt, columns: &[Column]) {
+    for column in columns
+        .iter()
+        .filter(|c| c.column == acci_schema::TENANT_COLUMN)
+    {
+        cx.error_at(
+            &column.ident,
+            format!(
+                "the column name `{}` is the tenant column every tenant-scoped read model has",
+                acci_schema::TENANT_COLUMN
+            ),
+            "remove the field: the runner keeps each row's tenant itself and finders take it; or name its column otherwise with `#[projection(column = \"…\")]`, or declare the read model `#[projection(global)]` if its rows belong to no tenant",
+        );
+    }
 }
 
 /// One field's column, with every problem of its `#[projection(...)]` reported, and

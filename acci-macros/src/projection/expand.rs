@@ -325,9 +325,14 @@ fn table_spec(model: &Model) -> TokenStream {
             }
         }
     });
+    let scope = match model.scope {
+        acci_schema::Scope::Tenant => quote!(Tenant),
+        acci_schema::Scope::Global => quote!(Global),
+    };
     quote! {
         &#rt::projection::TableSpec {
             name: #table,
+            scope: #rt::projection::Scope::#scope,
             columns: &[#(#columns),*],
         }
     }

@@ -16,6 +16,7 @@ pub(crate) const KEYS: &[&str] = &[
     "events",
     "version",
     "event_enum",
+    "global",
     "crate",
 ];
 pub(crate) const FIELD_KEYS: &[&str] = &["key", "index", "json", "column"];
@@ -40,6 +41,8 @@ pub(crate) struct ProjectionArgs {
     pub(crate) aggregates: Vec<syn::Path>,
     pub(crate) version: Option<(u32, syn::LitInt)>,
     pub(crate) event_enum: Option<syn::Ident>,
+    /// `global`: rows shared by every tenant, no tenant column.
+    pub(crate) global: Option<syn::Ident>,
     pub(crate) runtime: Option<TokenStream>,
     /// Whether `events` was given, or a misspelling of it, even one that failed to parse:
     /// then its error is reported, and "`events(...)` is missing" would only repeat it.
@@ -141,6 +144,11 @@ fn parse_entry(
                 "a type name",
                 "`event_enum = UserViewChange`",
             );
+        }
+        "global" => {
+            if parse_flag(cx, meta, "global", "`#[projection(global, …)]`") {
+                parsed.global = meta.path.get_ident().cloned();
+            }
         }
         "crate" => parsed.runtime = parse_runtime(cx, meta),
         _ => unreachable!("every key in KEYS is handled"),

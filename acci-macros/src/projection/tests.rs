@@ -76,6 +76,22 @@ fn composite_key_with_renamed_event_enum() {
     ));
 }
 
+/// `global`: no tenant column, finders without a tenant.
+#[test]
+fn global_read_model() {
+    insta::assert_snapshot!(expand(
+        quote!(global, table = "tenant_directory", events(TenantCreated)),
+        quote! {
+            pub struct TenantDirectory {
+                #[projection(key)]
+                pub tenant_id: String,
+                #[projection(index)]
+                pub name: String,
+            }
+        }
+    ));
+}
+
 #[test]
 fn json_columns_and_custom_crate_path() {
     insta::assert_snapshot!(expand(
@@ -187,7 +203,7 @@ fn sql_of_user_view() {
 }
 
 /// A composite key's columns keep their declaration order in every statement, whatever
-/// the order of the fields around them.
+/// the order of the fields around them, after the tenant column of a tenant-scoped table.
 #[test]
 fn sql_of_a_composite_key() {
     let sql = model_sql(
@@ -203,12 +219,12 @@ fn sql_of_a_composite_key() {
     );
     assert!(
         sql.create_table
-            .ends_with(r#"PRIMARY KEY ("tenant", "day"))"#)
+            .ends_with(r#"PRIMARY KEY ("tenant_id", "tenant", "day"))"#)
     );
     assert!(sql.select_page.contains(r#"ORDER BY "tenant", "day""#));
     assert!(
         sql.select_by_keys
-            .contains(r#"k("tenant" text, "day" date)"#)
+            .contains(r#"k("tenant_id" text, "tenant" text, "day" date)"#)
     );
 }
 

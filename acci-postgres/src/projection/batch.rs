@@ -6,8 +6,9 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Poll;
 
+use acci_core::projection::row_tenant;
 use acci_core::{
-    EventId, LogPosition, Projection, ProjectionError, ReadAll, StoreError, StoredEvent,
+    EventId, LogPosition, Projection, ProjectionError, ReadAll, StoreError, StoredEvent, TenantId,
     TenantScope,
 };
 use serde_json::Value;
@@ -19,7 +20,7 @@ use super::error::{BatchError, EventFailure, is_data_error};
 use super::model::RunnerModel;
 use super::options::FailurePolicy;
 use super::runner::Failures;
-use super::statements::{key_object, statements};
+use super::statements::{key_object, row_object, split_row, statements};
 use super::unreadable::{Unreadable, set_aside_unreadable};
 use crate::error::store_error;
 use crate::rows::corrupt;
@@ -43,8 +44,11 @@ pub(crate) struct BatchOutcome {
 /// log.
 pub struct RowMemory<P: Projection> {
     /// `None`: the row is known not to exist.
-    rows: BTreeMap<P::Key, Option<P>>,
+    rows: BTreeMap<RowId<P>, Option<P>>,
 }
+
+/// A row's place: its tenant (`None` in a global read model) and its key.
+type RowId<P> = (Option<TenantId>, <P as Projection>::Key);
 
 impl<P: Projection> Default for RowMemory<P> {
     fn default() -> Self {
@@ -66,7 +70,7 @@ impl<P: Projection> RowMemory<P> {
     /// The most rows it keeps.
     pub const CAPACITY: usize = 10_000;
 
-    fn keep(&mut self, key: &P::Key, row: &Option<P>) {
+    fn keep(&mut self, key: &RowId<P>, row: &Option<P>) {
         if let Some(kept) = self.rows.get_mut(key) {
             kept.clone_from(row);
         } else if self.rows.len() < Self::CAPACITY {
@@ -236,12 +240,13 @@ pub(crate) async fn apply_to_table<P: Projection>(
             position,
             error: EventFailure::Projection(error),
         };
+        let tenant = row_tenant::<P>(&stored.stream.tenant);
         let event = P::decode(stored).map_err(|e| failed(e.into()))?;
-        let key = P::event_key(&event).map_err(failed)?;
+        let key = (tenant, P::event_key(&event).map_err(failed)?);
         work.push(((event_id, position), key, event));
     }
-    let mut rows: BTreeMap<P::Key, (bool, Option<P>)> = BTreeMap::new();
-    let mut unknown: BTreeMap<P::Key, (bool, Option<P>)> = BTreeMap::new();
+    let mut rows: BTreeMap<RowId<P>, (bool, Option<P>)> = BTreeMap::new();
+    let mut unknown: BTreeMap<RowId<P>, (bool, Option<P>)> = BTreeMap::new();
     for (_, key, _) in &work {
         if rows.contains_key(key) || unknown.contains_key(key) {
             continue;
@@ -276,11 +281,11 @@ pub(crate) async fn apply_to_table<P: Projection>(
 
 async fn load_rows<P: Projection>(
     conn: &mut PgConnection,
-    rows: &mut BTreeMap<P::Key, (bool, Option<P>)>,
+    rows: &mut BTreeMap<RowId<P>, (bool, Option<P>)>,
 ) -> Result<(), BatchError> {
     let keys = rows
         .keys()
-        .map(key_object::<P>)
+        .map(|(tenant, key)| key_object::<P>(tenant.as_ref(), key))
         .collect::<Result<Vec<_>, _>>()
         .map_err(corrupt)?;
     let select = statements::<P>().map_err(corrupt)?.select_by_keys.as_str();
@@ -290,31 +295,25 @@ async fn load_rows<P: Projection>(
         .await
         .map_err(|e| store_error(e, &format!("projection `{}`: loading rows", P::NAME)))?;
     for json in found {
-        let row: P = serde_json::from_value(json).map_err(|e| {
-            corrupt(format!(
-                "a row of `{}` does not match its struct: {e}",
-                P::NAME
-            ))
-        })?;
-        rows.insert(row.row_key(), (true, Some(row)));
+        let (tenant, row) = split_row::<P>(json).map_err(corrupt)?;
+        rows.insert((tenant, row.row_key()), (true, Some(row)));
     }
     Ok(())
 }
 
 async fn write_rows<P: Projection>(
     conn: &mut PgConnection,
-    rows: BTreeMap<P::Key, (bool, Option<P>)>,
+    rows: BTreeMap<RowId<P>, (bool, Option<P>)>,
 ) -> Result<(), BatchError> {
     let table = statements::<P>().map_err(corrupt)?;
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
-    for (key, (existed, row)) in rows {
+    for ((tenant, key), (existed, row)) in rows {
         match row {
-            Some(row) => upserts.push(
-                serde_json::to_value(&row)
-                    .map_err(|e| corrupt(format!("a row of `{}`: {e}", P::NAME)))?,
-            ),
-            None if existed => deletes.push(key_object::<P>(&key).map_err(corrupt)?),
+            Some(row) => upserts.push(row_object::<P>(tenant.as_ref(), &row).map_err(corrupt)?),
+            None if existed => {
+                deletes.push(key_object::<P>(tenant.as_ref(), &key).map_err(corrupt)?)
+            }
             None => {}
         }
     }

@@ -127,6 +127,28 @@ impl Checkpoint {
         }))
     }
 
+    /// Only the stored position, if there is a checkpoint: what the application role
+    /// (`acci_app`) may read of it, which excludes `last_error`, whose text may quote
+    /// another tenant's data.
+    pub(crate) async fn read_position<'c>(
+        self,
+        conn: impl PgExecutor<'c>,
+    ) -> Result<Option<LogPosition>, StoreError> {
+        let Some(row) = sqlx::query(include_str!("../../sql/projection/checkpoint_position.sql"))
+            .bind(self.key())
+            .fetch_optional(conn)
+            .await
+            .map_err(|e| store_error(e, &self.doing("reading the checkpoint's position")))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(log_position(
+            &row.try_get::<String, _>("transaction_id")
+                .map_err(corrupt)?,
+            row.try_get("position").map_err(corrupt)?,
+        )?))
+    }
+
     /// The stored checkpoint; [`RunnerError::NotPrepared`] if there is none.
     pub(crate) async fn read_prepared<'c>(
         self,

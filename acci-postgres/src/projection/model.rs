@@ -27,6 +27,12 @@ pub trait RunnerModel: Send + Sync + 'static {
     fn events(&self) -> &'static [EventKind];
     /// The tables it owns, unqualified, which a rebuild swaps in.
     fn tables(&self) -> Vec<&'static str>;
+    /// Those of its tables whose rows carry a `tenant_id` column: the runner puts them
+    /// under row-level security, so a reader sees only its tenant's rows. None unless
+    /// said: a hand-written projection's tables are its own.
+    fn tenant_tables(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
     /// Creates its tables and indexes if missing, in the schema `search_path` points at.
     async fn create(&self, conn: &mut PgConnection) -> Result<(), StoreError>;
     /// What a rebuild may keep in memory between its batches: the side table it fills
@@ -69,6 +75,14 @@ impl<P: Projection> RunnerModel for Table<P> {
 
     fn tables(&self) -> Vec<&'static str> {
         vec![P::TABLE.name]
+    }
+
+    fn tenant_tables(&self) -> Vec<&'static str> {
+        if P::TABLE.is_tenant_scoped() {
+            vec![P::TABLE.name]
+        } else {
+            Vec::new()
+        }
     }
 
     async fn create(&self, conn: &mut PgConnection) -> Result<(), StoreError> {

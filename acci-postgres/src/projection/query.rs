@@ -6,14 +6,14 @@ use std::sync::Arc;
 use acci_core::Projection;
 use acci_core::authorization::{AuditSink, Caller, QueryAuthorizer, QueryGuard, QueryKind};
 use acci_core::observability::observe_query;
-use acci_core::query::{QueryError, ReadModels, validate_limit};
-use acci_core::{StoreError, ValidationError};
+use acci_core::query::{QueryError, ReadModels, check_tenant, validate_limit};
+use acci_core::{StoreError, TenantId, ValidationError};
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::statements::{key_object, statements};
+use super::statements::{key_object, split_row, statements};
 use crate::error::is_retryable;
 
 /// Reads read models on PostgreSQL with the SQL `#[projection]` generated.
@@ -21,7 +21,10 @@ use crate::error::is_retryable;
 /// Its connections look up tables in the `read_models` schema first, so build it with
 /// [`connect`](Self::connect) or [`connect_with`](Self::connect_with); a pool of your own
 /// must set `search_path` to `read_models` itself. The application role (`acci_app`)
-/// may read every read model.
+/// may read every read model, each tenant-scoped one a tenant at a time: every query of
+/// one binds its tenant to the session (`acci.tenant_id`, for its transaction only) and
+/// names it in its SQL, so row-level security keeps other tenants' rows out even of a
+/// statement that forgot its filter.
 ///
 /// With an authorizer ([`with_authorizer`](Self::with_authorizer)), each query is first
 /// put to it on behalf of the caller the read models are bound to
@@ -81,7 +84,7 @@ impl PgReadModels {
     }
 }
 
-/// Turns the `to_jsonb` rows of a query into `P`s.
+/// Turns the `to_jsonb` rows of a query into `P`s, without their tenant column.
 fn decode_rows<P: Projection>(
     found: Result<Vec<Value>, sqlx::Error>,
 ) -> Result<Vec<P>, QueryError> {
@@ -89,10 +92,12 @@ fn decode_rows<P: Projection>(
     found
         .into_iter()
         .map(|json| {
-            serde_json::from_value(json).map_err(|e| QueryError::ReadModel {
-                message: format!("a row of `{}` does not match its struct: {e}", P::NAME),
-                retryable: false,
-            })
+            split_row::<P>(json)
+                .map(|(_, row)| row)
+                .map_err(|message| QueryError::ReadModel {
+                    message,
+                    retryable: false,
+                })
         })
         .collect()
 }
@@ -120,8 +125,8 @@ fn sql<P: Projection>() -> Result<&'static acci_schema::postgres::TableSql, Quer
     })
 }
 
-fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
-    let key = key_object::<P>(key).map_err(|message| QueryError::ReadModel {
+fn key_param<P: Projection>(tenant: Option<&TenantId>, key: &P::Key) -> Result<Value, QueryError> {
+    let key = key_object::<P>(tenant, key).map_err(|message| QueryError::ReadModel {
         message,
         retryable: false,
     })?;
@@ -130,54 +135,85 @@ fn key_param<P: Projection>(key: &P::Key) -> Result<Value, QueryError> {
     Ok(key)
 }
 
+impl PgReadModels {
+    /// Runs `query` (built on the statement `sql`), binding `tenant` to the session for
+    /// its transaction when there is one: row-level security then admits only its rows.
+    async fn fetch<P: Projection>(
+        &self,
+        tenant: Option<&TenantId>,
+        query: sqlx::query::QueryScalar<'_, sqlx::Postgres, Value, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<P>, QueryError> {
+        let Some(tenant) = tenant else {
+            return decode_rows::<P>(query.fetch_all(&self.pool).await);
+        };
+        let found = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT set_config('acci.tenant_id', $1, true)")
+                .bind(tenant.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let found = query.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(found)
+        }
+        .await;
+        decode_rows::<P>(found)
+    }
+}
+
 #[async_trait]
 impl ReadModels for PgReadModels {
-    async fn get<P: Projection>(&self, key: &P::Key) -> Result<Option<P>, QueryError> {
-        let tenant = self.guard.caller().tenant.as_ref();
+    async fn get<P: Projection>(
+        &self,
+        tenant: Option<&TenantId>,
+        key: &P::Key,
+    ) -> Result<Option<P>, QueryError> {
         observe_query(P::NAME, "get", tenant, async {
             self.guard.check::<P>(QueryKind::Get).await?;
-            let keys = Value::Array(vec![key_param::<P>(key)?]);
-            let found = sqlx::query_scalar(&sql::<P>()?.select_by_keys)
-                .bind(keys)
-                .fetch_all(&self.pool)
-                .await;
-            Ok(decode_rows::<P>(found)?.into_iter().next())
+            check_tenant::<P>(tenant)?;
+            let keys = Value::Array(vec![key_param::<P>(tenant, key)?]);
+            let query = sqlx::query_scalar(&sql::<P>()?.select_by_keys).bind(keys);
+            Ok(self.fetch::<P>(tenant, query).await?.into_iter().next())
         })
         .await
     }
 
     async fn page<P: Projection>(
         &self,
+        tenant: Option<&TenantId>,
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
-        let tenant = self.guard.caller().tenant.as_ref();
         observe_query(P::NAME, "page", tenant, async {
             self.guard.check::<P>(QueryKind::Page).await?;
+            check_tenant::<P>(tenant)?;
             validate_limit(limit)?;
-            let after = after.map(key_param::<P>).transpose()?;
-            let found = sqlx::query_scalar(&sql::<P>()?.select_page)
+            // The key object `after` carries the tenant too; the statement reads only the key columns.
+            let after = after.map(|key| key_param::<P>(tenant, key)).transpose()?;
+            let mut query = sqlx::query_scalar(&sql::<P>()?.select_page)
                 .bind(limit as i64)
-                .bind(after)
-                .fetch_all(&self.pool)
-                .await;
-            decode_rows::<P>(found)
+                .bind(after);
+            if let Some(tenant) = tenant {
+                query = query.bind(tenant.as_str().to_owned());
+            }
+            self.fetch::<P>(tenant, query).await
         })
         .await
     }
 
     async fn find_by<P: Projection>(
         &self,
+        tenant: Option<&TenantId>,
         column: &str,
         value: &Value,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
-        let tenant = self.guard.caller().tenant.as_ref();
         observe_query(P::NAME, "find_by", tenant, async {
             let query = QueryKind::FindBy {
                 column: column.to_owned(),
             };
             self.guard.check::<P>(query).await?;
+            check_tenant::<P>(tenant)?;
             validate_limit(limit)?;
             let finder = sql::<P>()?.finder(column).ok_or_else(|| {
                 let indexed: Vec<String> = P::TABLE
@@ -199,12 +235,13 @@ impl ReadModels for PgReadModels {
             acci_core::check_json(&format!("value to find `{column}` by"), value)?;
             let mut probe = serde_json::Map::new();
             probe.insert(column.to_owned(), value.clone());
-            let found = sqlx::query_scalar(finder)
+            let mut query = sqlx::query_scalar(finder)
                 .bind(Value::Object(probe))
-                .bind(limit as i64)
-                .fetch_all(&self.pool)
-                .await;
-            decode_rows::<P>(found)
+                .bind(limit as i64);
+            if let Some(tenant) = tenant {
+                query = query.bind(tenant.as_str().to_owned());
+            }
+            self.fetch::<P>(tenant, query).await
         })
         .await
     }

@@ -6,7 +6,8 @@ use std::any::{TypeId, type_name};
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
-use acci_core::Projection;
+use acci_core::projection::TENANT_COLUMN;
+use acci_core::{Projection, TenantId};
 use acci_schema::postgres::TableSql;
 use serde_json::Value;
 
@@ -45,6 +46,12 @@ pub(crate) fn statements<P: Projection>() -> Result<&'static TableSql, String> {
     if table.key_columns().next().is_none() {
         return Err(format!("read model `{}` has no key column", table.name));
     }
+    if table.is_tenant_scoped() && table.column(TENANT_COLUMN).is_some() {
+        return Err(format!(
+            "read model `{}` is tenant-scoped and has a column `{TENANT_COLUMN}` of its own; the tenant column is the runner's: rename the column, or make the table `Scope::Global`",
+            table.name
+        ));
+    }
     let mut rendered = rendered
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -74,9 +81,69 @@ impl Rendered {
     }
 }
 
-/// `key` as the JSON object of its key columns, which the statements take.
-pub(crate) fn key_object<P: Projection>(key: &P::Key) -> Result<Value, String> {
-    P::key_object(key).map_err(|e| format!("the key of `{}` did not serialize: {e}", P::NAME))
+/// `key` as the JSON object of its key columns, which the statements take: with the
+/// row's tenant under [`TENANT_COLUMN`] in a tenant-scoped table (`tenant` is `None` in a
+/// global one).
+pub(crate) fn key_object<P: Projection>(
+    tenant: Option<&TenantId>,
+    key: &P::Key,
+) -> Result<Value, String> {
+    let key = P::key_object(key)
+        .map_err(|e| format!("the key of `{}` did not serialize: {e}", P::NAME))?;
+    with_tenant::<P>(tenant, key, "key")
+}
+
+/// `row` as the JSON object the upsert takes: with its tenant in a tenant-scoped table.
+pub(crate) fn row_object<P: Projection>(
+    tenant: Option<&TenantId>,
+    row: &P,
+) -> Result<Value, String> {
+    let row = serde_json::to_value(row).map_err(|e| format!("a row of `{}`: {e}", P::NAME))?;
+    with_tenant::<P>(tenant, row, "row")
+}
+
+/// A row as read back (`to_jsonb`): its tenant, taken out of it, and the row itself.
+pub(crate) fn split_row<P: Projection>(json: Value) -> Result<(Option<TenantId>, P), String> {
+    let mismatch = |e: &dyn std::fmt::Display| {
+        format!("a row of `{}` does not match its struct: {e}", P::NAME)
+    };
+    let mut json = json;
+    let tenant = match json.as_object_mut() {
+        Some(object) if P::TABLE.is_tenant_scoped() => {
+            let tenant = object
+                .remove(TENANT_COLUMN)
+                .and_then(|t| t.as_str().map(TenantId::new))
+                .ok_or_else(|| mismatch(&"its tenant column is missing"))?
+                .map_err(|e| mismatch(&e))?;
+            Some(tenant)
+        }
+        _ => None,
+    };
+    let row = serde_json::from_value(json).map_err(|e| mismatch(&e))?;
+    Ok((tenant, row))
+}
+
+fn with_tenant<P: Projection>(
+    tenant: Option<&TenantId>,
+    mut object: Value,
+    what: &str,
+) -> Result<Value, String> {
+    match (tenant, object.as_object_mut()) {
+        (None, _) if !P::TABLE.is_tenant_scoped() => Ok(object),
+        (Some(tenant), Some(map)) if P::TABLE.is_tenant_scoped() => {
+            map.insert(TENANT_COLUMN.to_owned(), Value::from(tenant.as_str()));
+            Ok(object)
+        }
+        _ => Err(format!(
+            "a {what} of `{}` {}",
+            P::NAME,
+            if P::TABLE.is_tenant_scoped() {
+                "needs its tenant, and is not an object to put it in"
+            } else {
+                "is global and takes no tenant"
+            }
+        )),
+    }
 }
 
 #[cfg(test)]

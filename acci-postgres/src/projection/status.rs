@@ -108,7 +108,8 @@ impl<M: RunnerModel> Runner<M> {
 
     /// Waits until the projection has passed `position` (the `last_position` of an
     /// append), so a caller can answer from the read model right after its command.
-    /// Returns `false` if `timeout` ran out first.
+    /// Returns `false` if `timeout` ran out first. It reads only the checkpoint's
+    /// position, so the application role may call it.
     pub async fn wait_for(
         &self,
         position: LogPosition,
@@ -117,8 +118,8 @@ impl<M: RunnerModel> Runner<M> {
         let deadline = Instant::now() + timeout;
         let checkpoint = Checkpoint::live(self.model.name());
         loop {
-            if let Some(row) = checkpoint.read(&self.pool).await? {
-                if row.position >= position {
+            if let Some(reached) = checkpoint.read_position(&self.pool).await? {
+                if reached >= position {
                     return Ok(true);
                 }
             }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::column::{Column, ColumnType, Scalar, Table};
+use crate::column::{Column, ColumnType, Scalar, Scope, Table};
 
 const fn column(column: &'static str, ty: ColumnType, key: bool, index: bool) -> Column<'static> {
     Column {
@@ -22,6 +22,7 @@ fn composite_keys_keep_their_order_in_every_statement() {
     ];
     let sql = TableSql::render(&Table {
         name: "daily",
+        scope: Scope::Global,
         columns: &columns,
     });
     assert_eq!(
@@ -45,9 +46,48 @@ fn a_table_of_key_columns_only_does_nothing_on_conflict() {
     let columns = [column("id", ColumnType::scalar(Scalar::Uuid), true, false)];
     let sql = TableSql::render(&Table {
         name: "seen",
+        scope: Scope::Global,
         columns: &columns,
     });
     assert!(sql.upsert.ends_with(r#"ON CONFLICT ("id") DO NOTHING"#));
+}
+
+#[test]
+fn a_tenant_scoped_table_keys_and_reads_by_tenant_first() {
+    let columns = [
+        column("id", ColumnType::scalar(Scalar::Text), true, false),
+        column("email", ColumnType::scalar(Scalar::Text), false, true),
+    ];
+    let sql = TableSql::render(&Table {
+        name: "users",
+        scope: Scope::Tenant,
+        columns: &columns,
+    });
+    assert_eq!(
+        sql.create_table,
+        r#"CREATE TABLE IF NOT EXISTS "users" ("tenant_id" text NOT NULL, "id" text NOT NULL, "email" text NOT NULL, PRIMARY KEY ("tenant_id", "id"))"#
+    );
+    assert_eq!(
+        sql.create_indexes,
+        [r#"CREATE INDEX IF NOT EXISTS "users_email_idx" ON "users" ("tenant_id", "email")"#]
+    );
+    assert!(
+        sql.select_by_keys
+            .contains(r#"AS k("tenant_id" text, "id" text)"#)
+    );
+    assert!(
+        sql.upsert
+            .contains(r#"ON CONFLICT ("tenant_id", "id") DO UPDATE SET "email""#)
+    );
+    assert!(
+        sql.select_page
+            .contains(r#"WHERE "tenant_id" = $3 AND ($2::jsonb IS NULL OR ("id") > "#)
+    );
+    assert!(
+        sql.finder("email")
+            .unwrap()
+            .contains(r#"WHERE "tenant_id" = $3 AND "email" = "#)
+    );
 }
 
 #[test]

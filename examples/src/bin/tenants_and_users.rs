@@ -120,16 +120,25 @@ async fn run(options: PgConnectOptions) -> Result<(), Error> {
     println!("\n== What a reader sees, once the read models have caught up");
     wait(&user_view, &tenant_view, last).await?;
     show_tenants(&reader).await?;
-    let found = UserView::find_by_email(&reader, "grace@acme.example", 10).await?;
+    let acme = TenantId::new("acme")?;
+    let globex = TenantId::new("globex")?;
+    let found = UserView::find_by_email(&reader, &acme, "grace@acme.example", 10).await?;
     println!(
         "   search by e-mail grace@acme.example: {}",
         describe(&found)
     );
-    let found = UserView::find_by_name(&reader, "Alan Turing", 10).await?;
-    println!("   search by name \"Alan Turing\": {}", describe(&found));
+    let found = UserView::find_by_name(&reader, &globex, "Alan Turing", 10).await?;
+    println!(
+        "   search globex by name \"Alan Turing\": {}",
+        describe(&found)
+    );
+    let found = UserView::find_by_name(&reader, &acme, "Alan Turing", 10).await?;
+    println!(
+        "   search acme by name \"Alan Turing\": {}",
+        describe(&found)
+    );
 
     println!("\n== Grace changes her address; Charles is deactivated");
-    let acme = TenantId::new("acme")?;
     let changed = users
         .execute(Command::new(
             acme.clone(),
@@ -154,11 +163,11 @@ async fn run(options: PgConnectOptions) -> Result<(), Error> {
         .unwrap_or(last);
     // Read-your-writes: wait until both read models have passed the commands' events.
     wait(&user_view, &tenant_view, last).await?;
-    let old = UserView::find_by_email(&reader, "grace@acme.example", 10).await?;
-    let new = UserView::find_by_email(&reader, "grace@navy.example", 10).await?;
+    let old = UserView::find_by_email(&reader, &acme, "grace@acme.example", 10).await?;
+    let new = UserView::find_by_email(&reader, &acme, "grace@navy.example", 10).await?;
     println!("   search by the old address: {}", describe(&old));
     println!("   search by the new address: {}", describe(&new));
-    let charles = UserView::require(&reader, "u-2").await?;
+    let charles = UserView::require(&reader, &acme, "u-2").await?;
     println!(
         "   u-2 {} is {}",
         charles.name,
@@ -169,7 +178,7 @@ async fn run(options: PgConnectOptions) -> Result<(), Error> {
         }
     );
     show_tenants(&reader).await?;
-    match UserView::require(&reader, "u-404").await {
+    match UserView::require(&reader, &acme, "u-404").await {
         Err(error) => println!("   looking up u-404: {error}"),
         Ok(user) => return Err(format!("u-404 should not exist, found {user:?}").into()),
     }
@@ -215,7 +224,7 @@ fn describe(users: &[UserView]) -> String {
     }
     users
         .iter()
-        .map(|u| format!("{} ({}, {}, {})", u.name, u.user_id, u.tenant_id, u.email))
+        .map(|u| format!("{} ({}, {})", u.name, u.user_id, u.email))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acci_core::projection::InMemoryProjection;
-use acci_core::query::{QueryError, ReadModels};
-use acci_core::{EventStore, InMemoryEventStore, LogPosition, Projection, ReadAll, TenantScope};
+use acci_core::query::QueryError;
+use acci_core::{
+    EventStore, InMemoryEventStore, LogPosition, Projection, ReadAll, TenantId, TenantScope,
+};
 use acci_postgres::health::{
     CheckResult, HealthCheck, HealthReport, HealthStatus, ProjectionReading, ProjectionTarget,
 };
@@ -107,12 +109,16 @@ impl ReadSide {
         }
     }
 
-    /// The row of `key`.
-    pub(crate) async fn get(&self, key: &str) -> Result<Option<AccountView>, QueryError> {
-        let key = key.to_owned();
+    /// The row of `account_id` in `tenant`.
+    pub(crate) async fn get(
+        &self,
+        tenant: &TenantId,
+        account_id: &str,
+    ) -> Result<Option<AccountView>, QueryError> {
+        let key = account_id.to_owned();
         match self {
-            ReadSide::Memory { reader, .. } => reader.get::<AccountView>(&key).await,
-            ReadSide::Postgres { reader, .. } => reader.get::<AccountView>(&key).await,
+            ReadSide::Memory { reader, .. } => AccountView::find(reader, tenant, &key).await,
+            ReadSide::Postgres { reader, .. } => AccountView::find(reader, tenant, &key).await,
         }
     }
 

@@ -15,7 +15,6 @@ use super::error::ApiError;
 use super::telemetry::{self, RequestContext};
 use super::{AppState, health};
 use crate::bank::{BankAccount, Deposit, Open, Withdraw};
-use crate::bank_view::account_key;
 
 /// The header a command answers its position token in, and a query waits for.
 pub const POSITION_HEADER: &str = "x-acci-position";
@@ -173,10 +172,9 @@ async fn account(
     if let Some(position) = position_token(&headers)? {
         state.read.wait_for(position, state.wait_timeout).await?;
     }
-    let key = account_key(context.tenant.as_str(), &id);
     let row = state
         .read
-        .get(&key)
+        .get(&context.tenant, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no account `{id}`")))?;
     Ok(Json(serde_json::json!({

@@ -149,15 +149,15 @@ fn main() {
     let table = TableSql::render(DailyRevenue::TABLE);
     assert_eq!(
         table.create_table,
-        r#"CREATE TABLE IF NOT EXISTS "daily_revenue" ("tenant" text NOT NULL, "day" date NOT NULL, "orders" integer NOT NULL, "revenue" bigint NOT NULL, PRIMARY KEY ("tenant", "day"))"#
+        r#"CREATE TABLE IF NOT EXISTS "daily_revenue" ("tenant_id" text NOT NULL, "tenant" text NOT NULL, "day" date NOT NULL, "orders" integer NOT NULL, "revenue" bigint NOT NULL, PRIMARY KEY ("tenant_id", "tenant", "day"))"#
     );
     assert_eq!(
         table.select_by_keys,
-        r#"SELECT to_jsonb(r.*) FROM "daily_revenue" r WHERE ("tenant", "day") IN (SELECT "tenant", "day" FROM jsonb_to_recordset($1::jsonb) AS k("tenant" text, "day" date))"#
+        r#"SELECT to_jsonb(r.*) FROM "daily_revenue" r WHERE ("tenant_id", "tenant", "day") IN (SELECT "tenant_id", "tenant", "day" FROM jsonb_to_recordset($1::jsonb) AS k("tenant_id" text, "tenant" text, "day" date))"#
     );
     assert_eq!(
         table.select_page,
-        r#"SELECT to_jsonb(r.*) FROM "daily_revenue" r WHERE $2::jsonb IS NULL OR ("tenant", "day") > (SELECT "tenant", "day" FROM jsonb_to_record($2::jsonb) AS k("tenant" text, "day" date)) ORDER BY "tenant", "day" LIMIT $1"#
+        r#"SELECT to_jsonb(r.*) FROM "daily_revenue" r WHERE "tenant_id" = $3 AND ($2::jsonb IS NULL OR ("tenant", "day") > (SELECT "tenant", "day" FROM jsonb_to_record($2::jsonb) AS k("tenant" text, "day" date))) ORDER BY "tenant", "day" LIMIT $1"#
     );
     assert!(table.create_indexes.is_empty() && table.finders.is_empty());
     let table = DailyRevenue::TABLE;
@@ -168,7 +168,7 @@ fn main() {
 
     assert_eq!(
         TableSql::render(TagSeen::TABLE).upsert,
-        r#"INSERT INTO "tags_seen" ("tenant", "tag") SELECT "tenant", "tag" FROM jsonb_populate_recordset(NULL::"tags_seen", $1::jsonb) ON CONFLICT ("tenant", "tag") DO NOTHING"#
+        r#"INSERT INTO "tags_seen" ("tenant_id", "tenant", "tag") SELECT "tenant_id", "tenant", "tag" FROM jsonb_populate_recordset(NULL::"tags_seen", $1::jsonb) ON CONFLICT ("tenant_id", "tenant", "tag") DO NOTHING"#
     );
     let placed = TagSeen::decode(stored(
         "acme",

@@ -2,7 +2,8 @@
 //! and one `find_by_<field>` per indexed field, run against a `ReadModels` in memory
 //! that records what it was asked. A `String` is taken as `&str`, a `Vec<T>` as `&[T]`
 //! and an `Option<T>` index as `&T`; the column names passed are the columns', renamed or
-//! not; the futures are `Send`.
+//! not; the futures are `Send`. A tenant-scoped read model's finders take the tenant
+//! first, a global one's none.
 
 use std::sync::Mutex;
 
@@ -67,6 +68,19 @@ impl Project<UserSeen> for DailyLogins {
     fn project(_row: &mut Option<Self>, _event: &Recorded<UserSeen>) {}
 }
 
+/// A global read model: its finders take no tenant.
+#[projection(global, events(UserSeen))]
+pub struct Countries {
+    #[projection(key)]
+    pub code: String,
+    #[projection(index)]
+    pub name: String,
+}
+
+impl Project<UserSeen> for Countries {
+    fn project(_row: &mut Option<Self>, _event: &Recorded<UserSeen>) {}
+}
+
 /// Rows as JSON, in key order, and every call made.
 #[derive(Default)]
 struct Memory {
@@ -99,7 +113,11 @@ impl Memory {
 
 #[async_trait::async_trait]
 impl ReadModels for Memory {
-    async fn get<P: Projection>(&self, key: &P::Key) -> Result<Option<P>, QueryError> {
+    async fn get<P: Projection>(
+        &self,
+        _tenant: Option<&TenantId>,
+        key: &P::Key,
+    ) -> Result<Option<P>, QueryError> {
         let key = serde_json::to_value(key).unwrap();
         self.log(format!("get {} {key}", P::NAME));
         let found = self
@@ -112,6 +130,7 @@ impl ReadModels for Memory {
 
     async fn page<P: Projection>(
         &self,
+        _tenant: Option<&TenantId>,
         after: Option<&P::Key>,
         limit: usize,
     ) -> Result<Vec<P>, QueryError> {
@@ -135,6 +154,7 @@ impl ReadModels for Memory {
 
     async fn find_by<P: Projection>(
         &self,
+        _tenant: Option<&TenantId>,
         column: &str,
         value: &Value,
         limit: usize,
@@ -162,26 +182,32 @@ fn user(id: &str, email: &str, nickname: Option<&str>) -> Value {
 /// Compiles against any `ReadModels`, and every future can be spawned.
 fn compile_check<R: ReadModels>(models: &R) {
     fn send<F: Send>(_: F) {}
+    let t = TenantId::new("t1").unwrap();
     let day = NaiveDate::from_ymd_opt(2024, 5, 17).unwrap();
-    send(UserView::find(models, "u-1"));
-    send(UserView::require(models, &String::from("u-1")));
-    send(UserView::page(models, None, 10));
-    send(UserView::find_by_email(models, "ada@example.com", 10));
-    send(UserView::find_by_nickname(models, "Ada", 10));
-    send(UserView::find_by_tags(models, &["admin".to_owned()], 10));
+    send(UserView::find(models, &t, "u-1"));
+    send(UserView::require(models, &t, &String::from("u-1")));
+    send(UserView::page(models, &t, None, 10));
+    send(UserView::find_by_email(models, &t, "ada@example.com", 10));
+    send(UserView::find_by_nickname(models, &t, "Ada", 10));
+    send(UserView::find_by_tags(models, &t, &["admin".to_owned()], 10));
     send(UserView::find_by_settings(
         models,
+        &t,
         &Settings {
             theme: "dark".into(),
         },
         10,
     ));
-    send(UserView::find_by_logins(models, &3, 10));
-    send(UserView::find_by_type(models, "person", 10));
-    send(DailyLogins::find(models, &("u-1".to_owned(), day)));
-    send(DailyLogins::require(models, &("u-1".to_owned(), day)));
+    send(UserView::find_by_logins(models, &t, &3, 10));
+    send(UserView::find_by_type(models, &t, "person", 10));
+    send(Countries::find(models, "de"));
+    send(Countries::page(models, None, 10));
+    send(Countries::find_by_name(models, "Germany", 10));
+    send(DailyLogins::find(models, &t, &("u-1".to_owned(), day)));
+    send(DailyLogins::require(models, &t, &("u-1".to_owned(), day)));
     send(DailyLogins::page(
         models,
+        &t,
         Some(&("u-1".to_owned(), day)),
         10,
     ));
@@ -207,50 +233,51 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let ada = UserView::find(&memory, "u-1").await.unwrap().unwrap();
+        let t = TenantId::new("t1").unwrap();
+        let ada = UserView::find(&memory, &t, "u-1").await.unwrap().unwrap();
         assert_eq!(ada.nickname.as_deref(), Some("Ada"));
-        assert!(UserView::find(&memory, "u-9").await.unwrap().is_none());
-        let grace = UserView::require(&memory, &ada.user_id.replace('1', "2")).await;
+        assert!(UserView::find(&memory, &t, "u-9").await.unwrap().is_none());
+        let grace = UserView::require(&memory, &t, &ada.user_id.replace('1', "2")).await;
         assert_eq!(grace.unwrap().email, "grace@example.com");
-        match UserView::require(&memory, "u-9").await {
+        match UserView::require(&memory, &t, "u-9").await {
             Err(QueryError::NotFound { what }) => assert!(what.contains("u-9"), "{what}"),
             other => panic!("expected NotFound, got {other:?}"),
         }
 
         // Every row, a page at a time.
         let mut seen = Vec::new();
-        let mut page = UserView::page(&memory, None, 2).await.unwrap();
+        let mut page = UserView::page(&memory, &t, None, 2).await.unwrap();
         while let Some(last) = page.last() {
             seen.extend(page.iter().map(|r| r.user_id.clone()));
-            page = UserView::page(&memory, Some(&last.user_id), 2)
+            page = UserView::page(&memory, &t, Some(&last.user_id), 2)
                 .await
                 .unwrap();
         }
         assert_eq!(seen, ["u-1", "u-2", "u-3"]);
 
-        let first = UserView::page(&memory, None, 2).await.unwrap();
+        let first = UserView::page(&memory, &t, None, 2).await.unwrap();
         assert_eq!(first.len(), 2);
         let last = first.last().map(|r| r.user_id.as_str());
-        let next = UserView::page(&memory, last, 2).await.unwrap();
+        let next = UserView::page(&memory, &t, last, 2).await.unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].user_id, "u-3");
         assert!(matches!(
-            UserView::page(&memory, None, 0).await,
+            UserView::page(&memory, &t, None, 0).await,
             Err(QueryError::Validation(_))
         ));
 
-        let found = UserView::find_by_email(&memory, "alan@example.com", 10)
+        let found = UserView::find_by_email(&memory, &t, "alan@example.com", 10)
             .await
             .unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].user_id, "u-3");
-        let found = UserView::find_by_nickname(&memory, "Ada", 10)
+        let found = UserView::find_by_nickname(&memory, &t, "Ada", 10)
             .await
             .unwrap();
         assert_eq!(found[0].user_id, "u-1");
         let tags = ["admin".to_owned(), "ops".to_owned()];
         assert_eq!(
-            UserView::find_by_tags(&memory, &tags, 2)
+            UserView::find_by_tags(&memory, &t, &tags, 2)
                 .await
                 .unwrap()
                 .len(),
@@ -260,21 +287,21 @@ fn main() {
             theme: "dark".into(),
         };
         assert_eq!(
-            UserView::find_by_settings(&memory, &dark, 10)
+            UserView::find_by_settings(&memory, &t, &dark, 10)
                 .await
                 .unwrap()
                 .len(),
             3
         );
         assert_eq!(
-            UserView::find_by_logins(&memory, &3, 1)
+            UserView::find_by_logins(&memory, &t, &3, 1)
                 .await
                 .unwrap()
                 .len(),
             1
         );
         assert_eq!(
-            UserView::find_by_type(&memory, "person", 10)
+            UserView::find_by_type(&memory, &t, "person", 10)
                 .await
                 .unwrap()
                 .len(),
@@ -287,10 +314,10 @@ fn main() {
             ..Memory::default()
         };
         let key = ("u-1".to_owned(), day);
-        let row = DailyLogins::require(&composite, &key).await.unwrap();
+        let row = DailyLogins::require(&composite, &t, &key).await.unwrap();
         assert_eq!(row.logins, 2);
         assert!(
-            DailyLogins::page(&composite, Some(&key), 10)
+            DailyLogins::page(&composite, &t, Some(&key), 10)
                 .await
                 .unwrap()
                 .is_empty()

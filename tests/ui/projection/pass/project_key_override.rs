@@ -16,14 +16,14 @@ pub struct UserJoined {}
 #[projection(events(TenantCreated, UserJoined))]
 pub struct TenantView {
     #[projection(key)]
-    pub tenant_id: String,
+    pub tenant: String,
     pub users: i64,
 }
 
 impl Project<TenantCreated> for TenantView {
     fn project(row: &mut Option<Self>, event: &Recorded<TenantCreated>) {
         row.get_or_insert_with(|| TenantView {
-            tenant_id: event.stream.aggregate_id.to_string(),
+            tenant: event.stream.aggregate_id.to_string(),
             users: 0,
         });
     }

@@ -146,6 +146,8 @@ fn main() {
     );
 
     assert_eq!(UserView::TABLE.name, "user_view");
+    // Tenant-scoped by default: the tenant column is the table's, not a field's.
+    assert_eq!(UserView::TABLE.scope, acci_core::projection::Scope::Tenant);
     assert_eq!(
         UserView::key_object(&"u-1".to_owned()).unwrap(),
         json!({ "user_id": "u-1" })
@@ -153,31 +155,31 @@ fn main() {
     let table = TableSql::render(UserView::TABLE);
     assert_eq!(
         table.create_table,
-        r#"CREATE TABLE IF NOT EXISTS "user_view" ("user_id" text NOT NULL, "email" text NOT NULL, "display_name" text NOT NULL, "changes" bigint NOT NULL, PRIMARY KEY ("user_id"))"#
+        r#"CREATE TABLE IF NOT EXISTS "user_view" ("tenant_id" text NOT NULL, "user_id" text NOT NULL, "email" text NOT NULL, "display_name" text NOT NULL, "changes" bigint NOT NULL, PRIMARY KEY ("tenant_id", "user_id"))"#
     );
     assert_eq!(
         table.create_indexes,
-        [r#"CREATE INDEX IF NOT EXISTS "user_view_email_idx" ON "user_view" ("email")"#]
+        [r#"CREATE INDEX IF NOT EXISTS "user_view_email_idx" ON "user_view" ("tenant_id", "email")"#]
     );
     assert_eq!(
         table.upsert,
-        r#"INSERT INTO "user_view" ("user_id", "email", "display_name", "changes") SELECT "user_id", "email", "display_name", "changes" FROM jsonb_populate_recordset(NULL::"user_view", $1::jsonb) ON CONFLICT ("user_id") DO UPDATE SET "email" = EXCLUDED."email", "display_name" = EXCLUDED."display_name", "changes" = EXCLUDED."changes""#
+        r#"INSERT INTO "user_view" ("tenant_id", "user_id", "email", "display_name", "changes") SELECT "tenant_id", "user_id", "email", "display_name", "changes" FROM jsonb_populate_recordset(NULL::"user_view", $1::jsonb) ON CONFLICT ("tenant_id", "user_id") DO UPDATE SET "email" = EXCLUDED."email", "display_name" = EXCLUDED."display_name", "changes" = EXCLUDED."changes""#
     );
     assert_eq!(
         table.select_by_keys,
-        r#"SELECT to_jsonb(r.*) FROM "user_view" r WHERE ("user_id") IN (SELECT "user_id" FROM jsonb_to_recordset($1::jsonb) AS k("user_id" text))"#
+        r#"SELECT to_jsonb(r.*) FROM "user_view" r WHERE ("tenant_id", "user_id") IN (SELECT "tenant_id", "user_id" FROM jsonb_to_recordset($1::jsonb) AS k("tenant_id" text, "user_id" text))"#
     );
     assert_eq!(
         table.delete_by_keys,
-        r#"DELETE FROM "user_view" WHERE ("user_id") IN (SELECT "user_id" FROM jsonb_to_recordset($1::jsonb) AS k("user_id" text))"#
+        r#"DELETE FROM "user_view" WHERE ("tenant_id", "user_id") IN (SELECT "tenant_id", "user_id" FROM jsonb_to_recordset($1::jsonb) AS k("tenant_id" text, "user_id" text))"#
     );
     assert_eq!(
         table.select_page,
-        r#"SELECT to_jsonb(r.*) FROM "user_view" r WHERE $2::jsonb IS NULL OR ("user_id") > (SELECT "user_id" FROM jsonb_to_record($2::jsonb) AS k("user_id" text)) ORDER BY "user_id" LIMIT $1"#
+        r#"SELECT to_jsonb(r.*) FROM "user_view" r WHERE "tenant_id" = $3 AND ($2::jsonb IS NULL OR ("user_id") > (SELECT "user_id" FROM jsonb_to_record($2::jsonb) AS k("user_id" text))) ORDER BY "user_id" LIMIT $1"#
     );
     assert_eq!(
         table.finder("email").unwrap(),
-        r#"SELECT to_jsonb(r.*) FROM "user_view" r WHERE "email" = (SELECT "email" FROM jsonb_to_record($1::jsonb) AS v("email" text)) ORDER BY "user_id" LIMIT $2"#
+        r#"SELECT to_jsonb(r.*) FROM "user_view" r WHERE "tenant_id" = $3 AND "email" = (SELECT "email" FROM jsonb_to_record($1::jsonb) AS v("email" text)) ORDER BY "user_id" LIMIT $2"#
     );
     assert!(table.finder("display_name").is_none());
     let table = UserView::TABLE;
