@@ -239,5 +239,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON projections.checkpoints, projections.dea
 GRANT USAGE ON SCHEMA read_models, projections TO acci_app;
 GRANT SELECT ON projections.dead_letters TO acci_app;
 GRANT SELECT (name, version, transaction_id, position, events_applied, events_parked,
-              events_skipped, last_event_at, updated_at)
+              events_skipped, last_event_at, failing_since, failing_attempts, updated_at)
     ON projections.checkpoints TO acci_app;

@@ -19,6 +19,7 @@
 //! backend. [`TenantLabels::enable`] adds a `tenant` label to the command, append and
 //! query series.
 
+mod describe;
 pub mod names;
 #[cfg(feature = "opentelemetry")]
 pub mod otel;
@@ -27,6 +28,7 @@ mod query;
 pub(crate) mod record;
 mod trace;
 
+pub use describe::describe_metrics;
 pub use outcome::{CommandOutcomeLabel, QueryOutcomeLabel};
 pub use query::observe_query;
 pub use trace::{MAX_LINKS, TRACEPARENT, TRACESTATE, TraceContext, links, links_field};

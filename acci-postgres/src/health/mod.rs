@@ -98,7 +98,8 @@ pub struct ProjectionReading {
     pub leased: bool,
     /// Seconds since its checkpoint last changed; `None` when it has no checkpoint.
     pub checkpoint_idle_seconds: Option<f64>,
-    /// Its last error, until a batch succeeds again.
+    /// Since when and after how many attempts its batches fail, until one succeeds again;
+    /// the error's own text, which may quote a tenant's event, is in the runner's status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }

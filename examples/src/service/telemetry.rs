@@ -55,25 +55,17 @@ pub(crate) fn init_logs() {
 }
 
 /// Installs the Prometheus recorder every `metrics` series of the process goes to, and
-/// describes the service's own series.
+/// describes ACCI's series and the service's own.
 pub(crate) fn init_metrics() -> Result<PrometheusHandle, Box<dyn std::error::Error + Send + Sync>> {
     let handle = PrometheusBuilder::new()
         .set_buckets(BUCKETS)?
         .install_recorder()?;
+    acci_core::observability::describe_metrics();
     metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests served, by route and status");
     metrics::describe_histogram!(
         HTTP_DURATION,
         metrics::Unit::Seconds,
         "How long HTTP requests took, by route"
-    );
-    metrics::describe_gauge!(
-        PROJECTION_LAG_EVENTS,
-        "Events a projection selects past its checkpoint, up to 10000, against the log's head"
-    );
-    metrics::describe_gauge!(
-        PROJECTION_LAG_SECONDS,
-        metrics::Unit::Seconds,
-        "How long the oldest event a projection has not applied has waited"
     );
     metrics::describe_gauge!(
         HEALTH_STATUS,
