@@ -38,7 +38,7 @@ pub struct TableSql {
 impl TableSql {
     /// Renders every statement of `table`.
     ///
-    /// A [`Scope::Tenant`] table gets the [`TENANT_COLUMN`] first, first in its primary key
+    /// A [`Scope::Tenant`](crate::column::Scope::Tenant) table gets the [`TENANT_COLUMN`] first, first in its primary key
     /// and first in each index; its key objects and rows carry the tenant under that name
     /// (so `select_by_keys`, `upsert` and `delete_by_keys` take it inside `$1`), and
     /// `select_page` and the finders take it as `$3` and read only that tenant's rows.
