@@ -4,12 +4,14 @@
 //!   [`acci_core::EventStore`], run for each store with
 //!   [`conformance_tests!`](crate::conformance_tests).
 //! - [`capture`]: what the instrumentation emitted, from a local recorder and subscriber.
+//! - [`events`]: small events and streams for tests that need rows, not a domain.
 //! - [`pg`]: a migrated PostgreSQL database per test, dropped afterwards.
 //! - `tests/`: the suite on the in-memory store, the command path end to end, and the
 //!   macros' compile-fail (`ui/`) and lint tests.
 
 pub mod capture;
 pub mod conformance;
+pub mod events;
 #[cfg(doctest)]
 pub mod guides;
 pub mod pg;

@@ -5,10 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use acci_core::{
-    AggregateId, CommandId, EventId, EventStore, ExpectedVersion, Metadata, NewEvent, Snapshot,
-    StreamId, TenantId,
-};
+use acci_core::{CommandId, EventStore, ExpectedVersion, Snapshot, TenantId};
+use acci_tests::events::{counted, stream};
 use acci_tests::pg::{APP_LOGIN, READER_LOGIN, TestDatabase};
 use serde_json::json;
 use sqlx::{Executor, PgConnection, Row};
@@ -54,25 +52,6 @@ const FUNCTIONS_WITHOUT_TENANT: &[(&str, &str)] = &[
 /// tenant's rows, or, without a `tenant_id` column, not be readable by the application
 /// role at all.
 const READABLE_WITHOUT_TENANT: &[&str] = &["projections.checkpoints"];
-
-fn stream(tenant: &str, id: &str) -> StreamId {
-    StreamId::new(
-        TenantId::new(tenant).unwrap(),
-        "Account",
-        AggregateId::new(id).unwrap(),
-    )
-    .unwrap()
-}
-
-fn counted(n: u64) -> NewEvent {
-    NewEvent {
-        event_id: EventId::new(),
-        event_type: "Counted".into(),
-        schema_version: 1,
-        payload: json!({ "n": n }),
-        metadata: Metadata::default(),
-    }
-}
 
 /// Tenant B's events, command record and snapshot, and a dead letter of B's, so that
 /// every table has a row of B's to hide.

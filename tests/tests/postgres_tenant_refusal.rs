@@ -2,31 +2,12 @@
 //! I/O; in the database, with both tenants named for the store's error mapping.
 
 use acci_core::{
-    AggregateId, CommandId, EventId, EventStore, ExpectedVersion, Metadata, NewEvent, ReadAll,
-    StoreError, StreamId, TenantId, TenantScope,
+    CommandId, EventStore, ExpectedVersion, ReadAll, StoreError, TenantId, TenantScope,
 };
+use acci_tests::events::{counted, stream};
 use acci_tests::pg::{APP_LOGIN, TestDatabase};
 use serde_json::json;
 use sqlx::{Executor, PgConnection};
-
-fn stream(tenant: &str, id: &str) -> StreamId {
-    StreamId::new(
-        TenantId::new(tenant).unwrap(),
-        "Account",
-        AggregateId::new(id).unwrap(),
-    )
-    .unwrap()
-}
-
-fn counted(n: u64) -> NewEvent {
-    NewEvent {
-        event_id: EventId::new(),
-        event_type: "Counted".into(),
-        schema_version: 1,
-        payload: json!({ "n": n }),
-        metadata: Metadata::default(),
-    }
-}
 
 /// Tenant B's stream `acc`, appended with a command id, which comes back.
 async fn seed_tenant_b(db: &TestDatabase) -> CommandId {
