@@ -7,6 +7,7 @@
 
 mod key;
 mod memory;
+mod read_models;
 mod table;
 
 use std::fmt::Debug;
@@ -18,7 +19,8 @@ use serde::de::DeserializeOwned;
 #[doc(hidden)]
 pub use key::{KeyByAggregateId, KeyByImpl, KeyProbe};
 pub use key::{KeyFromAggregateId, ProjectKey};
-pub use memory::{InMemoryProjection, InMemoryReadModels, ParkedEvent, ProjectionStatus};
+pub use memory::{InMemoryProjection, ParkedEvent, ProjectionStatus};
+pub use read_models::InMemoryReadModels;
 pub use table::{ColumnSpec, ColumnType, Scalar, Scope, TENANT_COLUMN, TableSpec};
 
 use crate::error::DecodeError;
