@@ -8,11 +8,15 @@
 //! a careful engineer would write by hand for the same job (`hand_written/…`), so the ratio
 //! of the two is the cost of the generated dispatch:
 //!
-//! - `decode`: a batch of stored events decoded into `AccountEvent` with
-//!   [`StoredEvent::decode`], once for current-version `Deposited` events and once for
-//!   version-1 `AccountOpened` events that go through the upcast chain to `Opened`. The
-//!   baseline matches on `(event_type, schema_version)`, calls `serde_json::from_value` and
-//!   converts with `From`.
+//! - `decode`: a batch of stored events decoded into `AccountEvent`, once for
+//!   current-version `Deposited` events and once for version-1 `AccountOpened` events that
+//!   go through the upcast chain to `Opened`, from each of the two payloads a store hands
+//!   out. From a parsed `Value` (`…`, what the projection runners get): the generated
+//!   [`StoredEvent::decode`] against a hand-written match on `(event_type, schema_version)`
+//!   that calls `serde_json::from_value` and converts with `From`. From the JSON text
+//!   (`…_json`, what an aggregate load gets): the generated [`AggregateEvent::decode`] of a
+//!   [`Payload::Text`] against the same match calling `serde_json::from_str`, straight
+//!   into the typed struct, as the hand-written sqlx baseline does.
 //! - `apply`: a stream of events folded into an `Account` with the generated
 //!   [`Aggregate::apply_event`] against a hand-written `match` calling the `Apply` impls.
 //! - `project`: a batch of stored events fed to the `Balance` read model the way the
@@ -32,8 +36,8 @@ use std::time::Duration;
 
 use acci_bench::domain::{Account, AccountEvent, Balance, Deposited, Opened, OpenedV1, Withdrawn};
 use acci_core::{
-    Aggregate, AggregateId, Apply, DecodeError, DecodeFailure, EventId, LogPosition, Metadata,
-    Project, Projection, Recorded, StoredEvent, StreamId, TenantId,
+    Aggregate, AggregateEvent, AggregateId, Apply, DecodeError, DecodeFailure, EventId,
+    LogPosition, Metadata, Payload, Project, Projection, Recorded, StoredEvent, StreamId, TenantId,
 };
 use criterion::{BatchSize, Criterion, Throughput};
 use serde_json::{Value, json};
@@ -173,6 +177,66 @@ fn decode_by_hand(stored: StoredEvent) -> Result<Recorded<AccountEvent>, DecodeE
     Ok(recorded.map(|()| data))
 }
 
+/// The baseline decoder from JSON text: the same match, each payload deserialized straight
+/// into its typed struct.
+fn decode_json_by_hand(event: AggregateEvent) -> Result<AccountEvent, DecodeError> {
+    let Payload::Text(json) = &event.data else {
+        unreachable!("the `…_json` batches hold JSON text")
+    };
+    let version = event.schema_version;
+    match (event.event_type.as_str(), version) {
+        ("AccountOpened", 2) => serde_json::from_str::<Opened>(json)
+            .map(AccountEvent::Opened)
+            .map_err(|e| payload_error("AccountOpened", 2, e)),
+        ("AccountOpened", 1) => serde_json::from_str::<OpenedV1>(json)
+            .map(|v1| AccountEvent::Opened(Opened::from(v1)))
+            .map_err(|e| payload_error("AccountOpened", 1, e)),
+        ("Deposited", 1) => serde_json::from_str::<Deposited>(json)
+            .map(AccountEvent::Deposited)
+            .map_err(|e| payload_error("Deposited", 1, e)),
+        ("Withdrawn", 1) => serde_json::from_str::<Withdrawn>(json)
+            .map(AccountEvent::Withdrawn)
+            .map_err(|e| payload_error("Withdrawn", 1, e)),
+        (other, _) => Err(DecodeError::new(
+            other,
+            version,
+            DecodeFailure::UnknownEventType(other.to_owned()),
+        )),
+    }
+    .map_err(|e| e.with_event_id(event.event_id))
+}
+
+/// `batch` as an aggregate load reads it: each payload still its JSON text.
+fn as_json(batch: &[StoredEvent]) -> Vec<AggregateEvent> {
+    batch
+        .iter()
+        .cloned()
+        .map(|stored| {
+            let mut event = AggregateEvent::from(stored);
+            if let Payload::Parsed(value) = &event.data {
+                event.data = Payload::Text(value.to_string());
+            }
+            event
+        })
+        .collect()
+}
+
+/// Decodes every event of `batch` from its JSON text with the generated decoder.
+fn decode_json_generated(batch: Vec<AggregateEvent>) -> Vec<AccountEvent> {
+    batch
+        .into_iter()
+        .map(|event| black_box(event).decode::<AccountEvent>().expect("decodes"))
+        .collect()
+}
+
+/// Decodes every event of `batch` from its JSON text with the hand-written decoder.
+fn decode_json_hand_written(batch: Vec<AggregateEvent>) -> Vec<AccountEvent> {
+    batch
+        .into_iter()
+        .map(|event| decode_json_by_hand(black_box(event)).expect("decodes"))
+        .collect()
+}
+
 /// Decodes every event of `batch` with the generated decoder.
 fn decode_generated(batch: Vec<StoredEvent>) -> Vec<Recorded<AccountEvent>> {
     batch
@@ -190,7 +254,7 @@ fn decode_hand_written(batch: Vec<StoredEvent>) -> Vec<Recorded<AccountEvent>> {
 }
 
 /// Group `decode`: the generated decoder against the hand-written match, for a current
-/// version and for an upcast one.
+/// version and for an upcast one, from a parsed value and from JSON text.
 fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Elements(BATCH as u64));
@@ -203,6 +267,21 @@ fn decode(c: &mut Criterion) {
         });
         group.bench_function(format!("hand_written/{name}"), |b| {
             b.iter_batched(|| batch.clone(), decode_hand_written, BatchSize::LargeInput)
+        });
+        let json = as_json(&batch);
+        group.bench_function(format!("generated/{name}_json"), |b| {
+            b.iter_batched(
+                || json.clone(),
+                decode_json_generated,
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_function(format!("hand_written/{name}_json"), |b| {
+            b.iter_batched(
+                || json.clone(),
+                decode_json_hand_written,
+                BatchSize::LargeInput,
+            )
         });
     }
     group.finish();
