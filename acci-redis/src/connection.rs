@@ -1,7 +1,8 @@
 //! The connection to Redis: made on first use, not when the cache is built, so an
-//! application starts while Redis is down; one multiplexed connection that reconnects
-//! after I/O errors (`redis`'s `ConnectionManager`); every operation bounded by the
-//! timeout.
+//! application starts while Redis is down; one multiplexed connection (`redis`'s
+//! `ConnectionManager`); every operation bounded by the timeout. An operation that fails
+//! on the connection (an I/O error, a timeout) drops it: queries then pass Redis by
+//! until the reconnect interval is over, and the next one connects anew.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -123,9 +124,22 @@ impl Connection {
         let started = Instant::now();
         let manager = self.manager().await?;
         let left = self.timeout.saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, op(manager)).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(CacheError::Timeout(self.timeout)),
-        }
+        let error = match tokio::time::timeout(left, op(manager)).await {
+            Ok(Ok(done)) => return Ok(done),
+            Ok(Err(error)) if !(error.is_io_error() || error.is_timeout()) => {
+                // Redis answered, with an error: the connection is fine.
+                return Err(error.into());
+            }
+            Ok(Err(error)) => CacheError::Redis(error),
+            Err(_) => CacheError::Timeout(self.timeout),
+        };
+        // Redis is gone or slow: drop the connection and let queries pass it by until
+        // `reconnect_after`, instead of each waiting out the timeout.
+        let mut state = self.state.lock().await;
+        state.manager = None;
+        state.failed_at = Some(Instant::now());
+        tracing::warn!(%error, retry_after = ?self.reconnect_after,
+            "Redis failed or was slow; reading without the cache for a while");
+        Err(error)
     }
 }

@@ -463,3 +463,89 @@ fn a_silent_redis_times_out_and_queries_are_answered_from_postgres() {
     ];
     assert_eq!(metrics.counter(READ_CACHE_ERRORS_TOTAL, &connect), 3);
 }
+
+/// A TCP proxy to the test Redis that can be cut: it stops accepting and closes every
+/// connection through it, as a Redis that went away.
+struct Proxy {
+    port: u16,
+    accept: tokio::task::JoinHandle<()>,
+    links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start() -> Self {
+        let target = match redis::Client::open(redis_url().as_str())
+            .unwrap()
+            .get_connection_info()
+            .addr
+            .clone()
+        {
+            redis::ConnectionAddr::Tcp(host, port) => format!("{host}:{port}"),
+            other => panic!("the proxy forwards to TCP only, not {other:?}"),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let links = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = tokio::spawn({
+            let links = Arc::clone(&links);
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    let target = target.clone();
+                    let link = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    links.lock().unwrap().push(link);
+                }
+            }
+        });
+        Proxy {
+            port,
+            accept,
+            links,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Closes the port and every connection through it, and returns once they are closed.
+    async fn cut(self) {
+        self.accept.abort();
+        let _ = self.accept.await;
+        let links: Vec<_> = self.links.lock().unwrap().drain(..).collect();
+        for link in links {
+            link.abort();
+            // Done only once the task is dropped, its sockets with it.
+            let _ = link.await;
+        }
+    }
+}
+
+/// Redis answers, then goes away while the cache is connected: the queries after that are
+/// answered from PostgreSQL, none fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_redis_goes_away_mid_test_queries_are_answered_from_postgres() {
+    let f = Fixture::new().await;
+    let proxy = Proxy::start().await;
+    let through = RedisReadModelCache::new(&proxy.url(), f.redis.options()).unwrap();
+    let cached = CachedReadModels::new(f.plain.clone(), through);
+    let last = deposit(&f.store, "t1", "a-1", 5).await;
+    Fixture::catch_up(&f.runner, last).await;
+    let (t1, a1) = (tenant("t1"), "a-1".to_owned());
+
+    let row = cached.get::<Balance>(Some(&t1), &a1).await.unwrap();
+    assert_eq!(row.unwrap().total, 5);
+    f.overwrite_total("t1", "a-1", 500).await;
+    let row = cached.get::<Balance>(Some(&t1), &a1).await.unwrap();
+    assert_eq!(row.unwrap().total, 5, "a hit, through the proxy");
+
+    proxy.cut().await;
+    for _ in 0..3 {
+        let row = cached.get::<Balance>(Some(&t1), &a1).await.unwrap();
+        assert_eq!(row.unwrap().total, 500, "read from PostgreSQL");
+    }
+}
