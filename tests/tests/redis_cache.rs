@@ -549,3 +549,86 @@ async fn when_redis_goes_away_mid_test_queries_are_answered_from_postgres() {
         assert_eq!(row.unwrap().total, 500, "read from PostgreSQL");
     }
 }
+
+/// Every public async fn of the cache returns a `Send` future (compiling is the test).
+#[allow(dead_code)]
+fn cache_futures_are_send(
+    cache: &RedisReadModelCache,
+    cached: &CachedReadModels<PgReadModels>,
+    ticket: acci_redis::Ticket,
+    changes: &[acci_core::projection::RowChange],
+) {
+    use acci_core::projection::{BatchObserver, Committed};
+    fn boxed<'a, T>(future: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>) {
+        drop(future);
+    }
+    let (t1, key) = (tenant("t1"), "a-1".to_owned());
+    boxed(Box::pin(cache.lookup::<Balance>(Some(&t1), &key)));
+    boxed(Box::pin(cache.fill::<Balance>(ticket, None)));
+    let rows = Committed::Rows {
+        projection: "cached_balances",
+        rows: changes,
+    };
+    boxed(Box::pin(cache.invalidate(rows)));
+    boxed(Box::pin(cache.committed(rows)));
+    boxed(Box::pin(cached.get::<Balance>(Some(&t1), &key)));
+    boxed(Box::pin(cached.require::<Balance>(Some(&t1), &key)));
+}
+
+/// Deposits of this amount make [`Fragile`] panic until [`CURED`] is set.
+const POISON: i64 = 666;
+static CURED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[projection(table = "cached_fragile", events(Deposited))]
+pub struct Fragile {
+    #[projection(key)]
+    pub account: String,
+    pub total: i64,
+}
+
+impl Project<Deposited> for Fragile {
+    fn project(row: &mut Option<Self>, event: &Recorded<Deposited>) {
+        if event.data.amount == POISON && !CURED.load(std::sync::atomic::Ordering::SeqCst) {
+            panic!("a poisoned deposit");
+        }
+        let row = row.get_or_insert_with(|| Fragile {
+            account: event.stream.aggregate_id.to_string(),
+            total: 0,
+        });
+        row.total += event.data.amount;
+    }
+}
+
+/// A replayed dead letter commits rows too: the runner invalidates them as after a batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_dead_letter_invalidates_the_rows_it_wrote() {
+    let f = Fixture::new().await;
+    let runner = ProjectionRunner::<Fragile>::new(f.db.pool_as(Some(READER_LOGIN), 2).await)
+        .with_options(acci_postgres::RunnerOptions {
+            failure: acci_postgres::FailurePolicy::Park,
+            ..acci_postgres::RunnerOptions::default()
+        })
+        .unwrap()
+        .with_batch_observer(Arc::new(f.cache.clone()), OBSERVER_TIMEOUT)
+        .unwrap();
+    deposit(&f.store, "t1", "a-1", 5).await;
+    let last = deposit(&f.store, "t1", "a-1", POISON).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        runner.catch_up().await.unwrap();
+        if runner.wait_for(last, Duration::ZERO).await.unwrap() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the log did not reach {last}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(runner.dead_letters().await.unwrap().len(), 1);
+    let (t1, a1) = (tenant("t1"), "a-1".to_owned());
+    let row = f.cached.get::<Fragile>(Some(&t1), &a1).await.unwrap();
+    assert_eq!(row.unwrap().total, 5, "cached without the parked deposit");
+
+    CURED.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(runner.replay_dead_letters().await.unwrap().applied, 1);
+    let row = f.cached.get::<Fragile>(Some(&t1), &a1).await.unwrap();
+    assert_eq!(row.unwrap().total, 5 + POISON);
+}
