@@ -14,6 +14,7 @@ const USAGE: &str =
 Runs ACCI and a hand-written sqlx baseline side by side on the PostgreSQL server of
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), each scenario on a
 database of its own, and prints one JSON line per measurement and a table at the end.
+`query_find` also needs the Redis of REDIS_URL (default redis://127.0.0.1:6379).
 --instrumented installs a Prometheus recorder and a tracing subscriber (INFO, into a
 sink) first, to compare with a run without.";
 

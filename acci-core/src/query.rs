@@ -113,6 +113,17 @@ pub trait ReadModels: Send + Sync {
     }
 }
 
+/// Read models that ask a [`QueryGuard`](crate::authorization::QueryGuard) before they
+/// read, and show it: a layer in front of them that answers some queries itself (a
+/// cache) asks the same guard first, so its answers are authorized exactly as theirs.
+pub trait GuardedReadModels: ReadModels + Clone {
+    /// The guard every query is put to, bound to the caller these read models ask for.
+    fn guard(&self) -> &crate::authorization::QueryGuard;
+
+    /// The same read models, asking on behalf of `caller`.
+    fn for_caller(&self, caller: crate::authorization::Caller) -> Self;
+}
+
 /// Checks that a query of `P` names a tenant exactly when `P` is tenant-scoped: a
 /// tenant-scoped read model is never read without one (that would be every tenant's
 /// rows), and a global one never with one (its rows are no tenant's; a caller passing

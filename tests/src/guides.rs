@@ -29,6 +29,10 @@ pub struct Architecture;
 #[doc = include_str!("../../docs/security.md")]
 pub struct Security;
 
+/// `docs/cache.md`.
+#[doc = include_str!("../../docs/cache.md")]
+pub struct Cache;
+
 /// `docs/operations.md`.
 #[doc = include_str!("../../docs/operations.md")]
 pub struct Operations;

@@ -6,6 +6,7 @@ pub mod catchup;
 mod command;
 mod contention;
 mod load;
+mod query;
 
 use std::future::Future;
 use std::ops::Range;
@@ -37,11 +38,13 @@ pub enum Scenario {
     Contention,
     /// Rebuilding a `#[projection]` read model from 1,000,000 events.
     Catchup,
+    /// Finds of read-model rows by key: PostgreSQL, the Redis cache, a hand-written query.
+    QueryFind,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Catchup,
         Scenario::CommandSeq,
         Scenario::CommandConc,
@@ -49,6 +52,7 @@ impl Scenario {
         Scenario::LoadLong,
         Scenario::LoadSnapshot,
         Scenario::Contention,
+        Scenario::QueryFind,
     ];
 
     /// The name on the command line and in the output.
@@ -61,6 +65,7 @@ impl Scenario {
             Scenario::LoadSnapshot => "load_snapshot",
             Scenario::Contention => "contention",
             Scenario::Catchup => "catchup",
+            Scenario::QueryFind => "query_find",
         }
     }
 
@@ -117,6 +122,13 @@ impl Scenario {
                 .await
             }
             Scenario::Contention => contention::run(database, config, 8, n(200), report).await,
+            Scenario::QueryFind => {
+                let sizes = query::Sizes {
+                    keys: n(10_000).max(50),
+                    finds: n(20_000).max(200),
+                };
+                query::run(database, config, sizes, report).await
+            }
             Scenario::Catchup => {
                 catchup::run(
                     database,

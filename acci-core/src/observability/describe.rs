@@ -39,6 +39,18 @@ pub fn describe_metrics() {
         AGGREGATE_CACHE_MISSES_TOTAL,
         "Commands that had to load their aggregate although a cache is on"
     );
+    describe_counter!(
+        READ_CACHE_HITS_TOTAL,
+        "Read-model reads a read-model cache answered from its store, cached absences included"
+    );
+    describe_counter!(
+        READ_CACHE_MISSES_TOTAL,
+        "Read-model reads a read-model cache passed on to the read models behind it"
+    );
+    describe_counter!(
+        READ_CACHE_ERRORS_TOTAL,
+        "Read-model cache operations that failed or timed out, by operation; queries were answered without the cache"
+    );
     describe_histogram!(
         SNAPSHOT_SIZE_BYTES,
         Unit::Bytes,

@@ -21,6 +21,16 @@ pub const AGGREGATE_CACHE_HITS_TOTAL: &str = "acci_aggregate_cache_hits_total";
 /// Commands that had to load their aggregate although a cache is on. Label:
 /// [`AGGREGATE_TYPE`].
 pub const AGGREGATE_CACHE_MISSES_TOTAL: &str = "acci_aggregate_cache_misses_total";
+/// Read-model rows a read-model cache answered from its store (`acci-redis`), a cached
+/// absence included. Label: [`READ_MODEL`].
+pub const READ_CACHE_HITS_TOTAL: &str = "acci_read_cache_hits_total";
+/// Read-model reads a cache passed on to the read models behind it, having no usable
+/// entry. Label: [`READ_MODEL`].
+pub const READ_CACHE_MISSES_TOTAL: &str = "acci_read_cache_misses_total";
+/// Cache operations that failed or timed out; the query was answered without the cache,
+/// or the invalidation left the entries to their time to live. Labels: [`READ_MODEL`]
+/// (the projection, for an invalidation), [`CACHE_OPERATION`].
+pub const READ_CACHE_ERRORS_TOTAL: &str = "acci_read_cache_errors_total";
 /// The size of each snapshot written, in bytes of JSON. Label: [`AGGREGATE_TYPE`].
 pub const SNAPSHOT_SIZE_BYTES: &str = "acci_snapshot_size_bytes";
 /// How long a read-model query took, in seconds. Labels: [`READ_MODEL`], [`QUERY`],
@@ -55,6 +65,9 @@ pub const METRICS: &[&str] = &[
     APPENDED_EVENTS_TOTAL,
     AGGREGATE_CACHE_HITS_TOTAL,
     AGGREGATE_CACHE_MISSES_TOTAL,
+    READ_CACHE_HITS_TOTAL,
+    READ_CACHE_MISSES_TOTAL,
+    READ_CACHE_ERRORS_TOTAL,
     SNAPSHOT_SIZE_BYTES,
     QUERY_DURATION_SECONDS,
     PROJECTION_EVENTS_TOTAL,
@@ -73,8 +86,12 @@ pub const COMMAND: &str = "command";
 pub const OUTCOME: &str = "outcome";
 /// Label: the read model's [`NAME`](crate::Projection::NAME).
 pub const READ_MODEL: &str = "read_model";
-/// Label: the kind of query: `get`, `page` or `find_by`.
+/// Label: the kind of query: `get`, `page` or `find_by`; `cached_get` for a `get` put to a
+/// read-model cache (a miss is also the `get` of the read models behind it).
 pub const QUERY: &str = "query";
+/// Label: what a read-model cache was doing when it failed: `lookup`, `fill`,
+/// `invalidate` or `connect`.
+pub const CACHE_OPERATION: &str = "operation";
 /// Label: the projection's name.
 pub const PROJECTION: &str = "projection";
 /// Label: the tenant, only when [`TenantLabels`](super::TenantLabels) is on.

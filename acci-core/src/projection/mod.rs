@@ -5,6 +5,7 @@
 //! events, and dispatch of each to the user's [`Project<E>`] impl. Runners (in memory
 //! here, on PostgreSQL in `acci-postgres`) feed it from the global log.
 
+mod committed;
 mod key;
 mod memory;
 mod read_models;
@@ -16,6 +17,7 @@ use std::hash::Hash;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use committed::{BatchObserver, Committed, ObserverError, RowChange};
 #[doc(hidden)]
 pub use key::{KeyByAggregateId, KeyByImpl, KeyProbe};
 pub use key::{KeyFromAggregateId, ProjectKey};

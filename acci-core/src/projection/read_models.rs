@@ -199,3 +199,13 @@ fn check_key<P: Projection>(key: &P::Key) -> Result<(), crate::query::QueryError
     }
     Ok(())
 }
+
+impl crate::query::GuardedReadModels for InMemoryReadModels {
+    fn guard(&self) -> &QueryGuard {
+        &self.guard
+    }
+
+    fn for_caller(&self, caller: Caller) -> Self {
+        InMemoryReadModels::for_caller(self, caller)
+    }
+}

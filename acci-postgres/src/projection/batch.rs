@@ -6,7 +6,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Poll;
 
-use acci_core::projection::row_tenant;
+use acci_core::projection::{RowChange, row_tenant};
 use acci_core::{
     EventId, LogPosition, Projection, ProjectionError, ReadAll, StoreError, StoredEvent, TenantId,
     TenantScope,
@@ -26,7 +26,7 @@ use crate::error::store_error;
 use crate::rows::corrupt;
 
 /// What a committed batch did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BatchOutcome {
     /// Events applied to the read model, parked and skipped instead.
     pub(crate) counts: Counts,
@@ -36,6 +36,8 @@ pub(crate) struct BatchOutcome {
     pub(crate) caught_up: bool,
     /// Where the checkpoint stands now.
     pub(crate) checkpoint: LogPosition,
+    /// The rows it wrote, if the context asked for them.
+    pub(crate) written: Vec<RowChange>,
 }
 
 /// The rows a rebuild wrote, kept between its batches so they are not read back (the
@@ -97,6 +99,8 @@ pub(crate) struct BatchContext<'a, M> {
     /// not read again (the compare-and-set that moves it still catches another runner
     /// that moved it meanwhile).
     pub(crate) known: Option<LogPosition>,
+    /// Whether to collect the rows the batch writes, for the runner's observer.
+    pub(crate) written: bool,
 }
 
 /// Runs one batch of `context.model`. `memory` is the rebuild's memory of rows.
@@ -164,6 +168,7 @@ pub(crate) async fn run_batch<M: RunnerModel>(
             set_aside: Vec::new(),
             caught_up: true,
             checkpoint: batch.next.max(after),
+            written: Vec::new(),
         });
     }
 
@@ -192,7 +197,12 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         [only] => Some((only.event_id, only.position)),
         _ => None,
     };
-    match (context.model.apply(&mut tx, events, memory).await, only) {
+    let mut written = Vec::new();
+    let collect = context.written.then_some(&mut written);
+    match (
+        context.model.apply(&mut tx, events, memory, collect).await,
+        only,
+    ) {
         (Ok(()), _) => {}
         // One event's rows alone broke a rule of the table: that event's failure.
         (Err(BatchError::Rows(error)), Some((event_id, position))) => {
@@ -220,17 +230,20 @@ pub(crate) async fn run_batch<M: RunnerModel>(
         set_aside,
         caught_up,
         checkpoint: batch.next,
+        written,
     })
 }
 
 /// Applies the events of one batch to a `#[projection]` table: decodes them, loads every
 /// touched row in one query, applies the events in log order, writes the rows back in one
 /// statement and deletes the emptied ones in another.
-/// With `memory`, rows it holds are not loaded, and the rows written are remembered.
+/// With `memory`, rows it holds are not loaded, and the rows written are remembered;
+/// with `written`, the rows written and deleted are listed there.
 pub(crate) async fn apply_to_table<P: Projection>(
     conn: &mut PgConnection,
     events: Vec<StoredEvent>,
     memory: Option<&mut RowMemory<P>>,
+    written: Option<&mut Vec<RowChange>>,
 ) -> Result<(), BatchError> {
     let mut work = Vec::with_capacity(events.len());
     for stored in events {
@@ -276,7 +289,7 @@ pub(crate) async fn apply_to_table<P: Projection>(
             memory.keep(key, row);
         }
     }
-    write_rows::<P>(conn, rows).await
+    write_rows::<P>(conn, rows, written).await
 }
 
 async fn load_rows<P: Projection>(
@@ -304,11 +317,21 @@ async fn load_rows<P: Projection>(
 async fn write_rows<P: Projection>(
     conn: &mut PgConnection,
     rows: BTreeMap<RowId<P>, (bool, Option<P>)>,
+    mut written: Option<&mut Vec<RowChange>>,
 ) -> Result<(), BatchError> {
     let table = statements::<P>().map_err(corrupt)?;
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
     for ((tenant, key), (existed, row)) in rows {
+        if let Some(written) = written.as_deref_mut() {
+            if row.is_some() || existed {
+                written.push(RowChange {
+                    tenant: tenant.clone(),
+                    key: P::key_object(&key).map_err(corrupt)?,
+                    deleted: row.is_none(),
+                });
+            }
+        }
         match row {
             Some(row) => upserts.push(row_object::<P>(tenant.as_ref(), &row).map_err(corrupt)?),
             None if existed => {

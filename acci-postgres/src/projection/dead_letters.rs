@@ -1,6 +1,7 @@
 //! Dead letters: events a projection parked because they failed to project, listed and
 //! replayed once the projection is fixed.
 
+use acci_core::projection::Committed;
 use acci_core::{EventId, LogPosition, StoreError, StoredEvent};
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, Executor, PgConnection, Row};
@@ -8,6 +9,7 @@ use sqlx::{Connection, Executor, PgConnection, Row};
 use super::checkpoint::Checkpoint;
 use super::error::{BatchError, EventFailure, RunnerError};
 use super::model::RunnerModel;
+use super::observer::tell;
 use super::runner::Runner;
 use crate::error::store_error;
 use crate::rows::{corrupt, log_position, to_i64};
@@ -83,7 +85,10 @@ impl<M: RunnerModel> Runner<M> {
             .await
             .map_err(|e| store_error(e, &doing))?;
         let mut replayed = Replayed::default();
+        let mut written = Vec::new();
         for letter in self.dead_letters().await? {
+            written.clear();
+            let collect = self.observer.is_some().then_some(&mut written);
             let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
             let live = format!("SET LOCAL search_path = {}", super::READ_MODEL_SCHEMA);
             tx.execute(live.as_str())
@@ -104,7 +109,7 @@ impl<M: RunnerModel> Runner<M> {
                     ))
                 })?;
             let applied = match crate::rows::stored_event(&row, None) {
-                Ok(event) => self.model.apply(&mut tx, vec![event], None).await,
+                Ok(event) => self.model.apply(&mut tx, vec![event], None, collect).await,
                 Err(StoreError::Unreadable { reason, .. }) => Err(BatchError::Event {
                     event_id: letter.event_id,
                     position: letter.position,
@@ -124,6 +129,11 @@ impl<M: RunnerModel> Runner<M> {
                     .map_err(|e| store_error(e, &doing))?;
                     Checkpoint::live(name).count_replayed(&mut tx).await?;
                     tx.commit().await.map_err(|e| store_error(e, &doing))?;
+                    let rows = Committed::Rows {
+                        projection: name,
+                        rows: &written,
+                    };
+                    tell(self.observer.as_ref(), rows).await;
                     replayed.applied += 1;
                 }
                 // A one-event batch: rows it could not write are that event's.

@@ -2,6 +2,7 @@
 
 use std::marker::PhantomData;
 
+use acci_core::projection::RowChange;
 use acci_core::{EventKind, Projection, StoreError, StoredEvent};
 use async_trait::async_trait;
 use sqlx::{Executor, PgConnection};
@@ -41,11 +42,14 @@ pub trait RunnerModel: Send + Sync + 'static {
     /// Applies one batch of events, in log order, inside the batch's transaction. An error
     /// fails the whole batch: nothing of it is kept. `memory` is given only while nothing
     /// else writes the tables; the runner drops it whenever a batch does not commit.
+    /// `written`, when given, receives the rows of a `#[projection]` table the batch
+    /// upserted or deleted (a hand-written projection's rows are its own: it adds none).
     async fn apply(
         &self,
         conn: &mut PgConnection,
         events: Vec<StoredEvent>,
         memory: Option<&mut Self::Memory>,
+        written: Option<&mut Vec<RowChange>>,
     ) -> Result<(), BatchError>;
 }
 
@@ -106,8 +110,9 @@ impl<P: Projection> RunnerModel for Table<P> {
         conn: &mut PgConnection,
         events: Vec<StoredEvent>,
         memory: Option<&mut RowMemory<P>>,
+        written: Option<&mut Vec<RowChange>>,
     ) -> Result<(), BatchError> {
-        apply_to_table::<P>(conn, events, memory).await
+        apply_to_table::<P>(conn, events, memory, written).await
     }
 }
 
@@ -211,6 +216,7 @@ impl<C: CustomProjection> RunnerModel for Custom<C> {
         conn: &mut PgConnection,
         events: Vec<StoredEvent>,
         _memory: Option<&mut ()>,
+        _written: Option<&mut Vec<RowChange>>,
     ) -> Result<(), BatchError> {
         for event in &events {
             catch_panic(self.0.handle(event, conn))

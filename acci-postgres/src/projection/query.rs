@@ -6,7 +6,7 @@ use std::sync::Arc;
 use acci_core::Projection;
 use acci_core::authorization::{AuditSink, Caller, QueryAuthorizer, QueryGuard, QueryKind};
 use acci_core::observability::observe_query;
-use acci_core::query::{QueryError, ReadModels, check_tenant, validate_limit};
+use acci_core::query::{GuardedReadModels, QueryError, ReadModels, check_tenant, validate_limit};
 use acci_core::{StoreError, TenantId, ValidationError};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -244,5 +244,15 @@ impl ReadModels for PgReadModels {
             self.fetch::<P>(tenant, query).await
         })
         .await
+    }
+}
+
+impl GuardedReadModels for PgReadModels {
+    fn guard(&self) -> &QueryGuard {
+        &self.guard
+    }
+
+    fn for_caller(&self, caller: Caller) -> Self {
+        PgReadModels::for_caller(self, caller)
     }
 }

@@ -3,10 +3,13 @@
 
 use sqlx::{Connection, Executor, PgConnection};
 
+use acci_core::projection::Committed;
+
 use super::checkpoint::Checkpoint;
 use super::error::RunnerError;
 use super::lease::{Lock, detached_connection, lock, unlock};
 use super::model::RunnerModel;
+use super::observer::tell;
 use super::runner::{Failures, Runner};
 use super::tables::{REBUILD_SCHEMA, RETIRED_SCHEMA, create_tables, quoted};
 use crate::error::store_error;
@@ -73,6 +76,10 @@ impl<M: RunnerModel> Runner<M> {
         }
         checkpoint.promote(&mut tx).await?;
         tx.commit().await.map_err(|e| store_error(e, &doing))?;
+        let swapped = Committed::Swapped {
+            projection: self.model.name(),
+        };
+        tell(self.observer.as_ref(), swapped).await;
         tracing::info!(
             projection = self.model.name(),
             applied,

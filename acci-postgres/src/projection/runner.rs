@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use acci_core::projection::{BatchObserver, Committed};
 use acci_core::{EventId, Projection, ValidationError};
 use sqlx::PgConnection;
 use sqlx::PgPool;
@@ -17,6 +18,7 @@ use super::checkpoint::Checkpoint;
 use super::error::{BatchError, EventFailure, RunnerError};
 use super::lease::{Lock, detached_connection, unlock, wait_for_lock};
 use super::model::{Custom, CustomProjection, RunnerModel, Table};
+use super::observer::{Observer, tell};
 use super::options::{FailurePolicy, RunnerOptions};
 use crate::error::store_error;
 
@@ -36,6 +38,8 @@ pub struct Runner<M> {
     pub(super) pool: PgPool,
     pub(super) options: RunnerOptions,
     pub(super) model: Arc<M>,
+    /// Told after each commit that changed the live read model.
+    pub(super) observer: Option<Observer>,
 }
 
 /// The runner of a `#[projection]` read model `P`.
@@ -50,6 +54,7 @@ impl<M> Clone for Runner<M> {
             pool: self.pool.clone(),
             options: self.options,
             model: Arc::clone(&self.model),
+            observer: self.observer.clone(),
         }
     }
 }
@@ -61,6 +66,7 @@ impl<P: Projection> Runner<Table<P>> {
             pool,
             options: RunnerOptions::default(),
             model: Arc::new(Table::default()),
+            observer: None,
         }
     }
 }
@@ -72,6 +78,7 @@ impl<C: CustomProjection> Runner<Custom<C>> {
             pool,
             options: RunnerOptions::default(),
             model: Arc::new(Custom(projection)),
+            observer: None,
         }
     }
 }
@@ -119,6 +126,24 @@ impl<M: RunnerModel> Runner<M> {
     pub fn with_options(mut self, options: RunnerOptions) -> Result<Self, ValidationError> {
         options.validate()?;
         self.options = options;
+        Ok(self)
+    }
+
+    /// Tells `observer` after each commit that changed the live read model: the rows a
+    /// batch (or a replayed dead letter) wrote, and the swap of a rebuild. The runner
+    /// waits up to `timeout` for it before its next batch, then logs and goes on: a read
+    /// model cache invalidated this way is stale at most from the commit until the
+    /// observer returns, or `timeout` ([`OBSERVER_TIMEOUT`](super::OBSERVER_TIMEOUT) is a
+    /// good default). Refuses a zero `timeout`, before any I/O.
+    ///
+    /// Batches of a rebuild fill a table no reader sees yet, so the observer hears only
+    /// of its swap.
+    pub fn with_batch_observer(
+        mut self,
+        observer: Arc<dyn BatchObserver>,
+        timeout: Duration,
+    ) -> Result<Self, ValidationError> {
+        self.observer = Some(Observer::new(observer, timeout)?);
         Ok(self)
     }
 
@@ -264,11 +289,17 @@ impl<M: RunnerModel> Runner<M> {
                 failures,
                 policy,
                 known,
+                written: self.observer.is_some() && schema == super::READ_MODEL_SCHEMA,
             };
             let span = crate::observability::batch_span(self.model.name(), schema);
             let batch = run_batch(&context, conn, sole_writer.then_some(&mut memory));
             match batch.instrument(span).await {
                 Ok(outcome) => {
+                    let rows = Committed::Rows {
+                        projection: self.model.name(),
+                        rows: &outcome.written,
+                    };
+                    tell(self.observer.as_ref(), rows).await;
                     known = Some(outcome.checkpoint);
                     failures.settle(&outcome.set_aside);
                     applied += outcome.counts.applied;

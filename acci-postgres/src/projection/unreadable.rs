@@ -66,6 +66,7 @@ pub(crate) async fn set_aside_unreadable<M: RunnerModel>(
         set_aside: vec![event_id],
         caught_up: false,
         checkpoint: position,
+        written: Vec::new(),
     })
 }
 
