@@ -230,3 +230,54 @@ pub fn validate_snapshot(snapshot: &crate::store::Snapshot) -> Result<(), StoreE
     check_json("snapshot state", &snapshot.state)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::ids::EventId;
+    use crate::metadata::Metadata;
+
+    fn events(count: usize) -> Vec<NewEvent> {
+        (0..count)
+            .map(|i| NewEvent {
+                event_id: EventId::new(),
+                event_type: Cow::Borrowed("Counted"),
+                schema_version: 1,
+                payload: serde_json::json!({ "n": i }),
+                metadata: Metadata::default(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_repeated_event_id_is_found_in_short_and_long_lists() {
+        for count in [2, SMALL_APPEND, SMALL_APPEND + 1, 100] {
+            let mut list = events(count);
+            assert!(validate_new_events(&list).is_ok(), "{count} distinct ids");
+            let first = list[0].event_id;
+            list[count - 1].event_id = first;
+            assert!(
+                matches!(validate_new_events(&list), Err(StoreError::DuplicateEventId(id)) if id == first),
+                "{count} events, the last repeating the first"
+            );
+        }
+    }
+
+    #[test]
+    fn metadata_that_may_be_refused_is_still_checked() {
+        let mut list = events(1);
+        list[0].metadata.user_id = Some("nul\0".into());
+        let error = validate_new_events(&list).unwrap_err().to_string();
+        assert!(error.contains("metadata of event 0 (`Counted`)"), "{error}");
+        assert!(error.contains("/user_id"), "{error}");
+        let mut list = events(1);
+        list[0]
+            .metadata
+            .entries
+            .insert("note".into(), serde_json::json!("a\0b"));
+        let error = validate_new_events(&list).unwrap_err().to_string();
+        assert!(error.contains("/entries/note"), "{error}");
+    }
+}
