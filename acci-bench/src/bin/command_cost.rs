@@ -102,9 +102,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                 });
             }
             "--commands" => {
-                commands = value()?
-                    .parse()
-                    .map_err(|e| format!("`--commands`: {e}"))?;
+                commands = value()?.parse().map_err(|e| format!("`--commands`: {e}"))?;
             }
             "--store" => {
                 store = match value()?.as_str() {
@@ -308,7 +306,11 @@ impl Streams {
         let rows = self.0.get_mut(&stream).ok_or("no such account")?;
         let mut account = Account::default();
         for row in rows.iter() {
-            let version = if row.event_type == "AccountOpened" { 2 } else { 1 };
+            let version = if row.event_type == "AccountOpened" {
+                2
+            } else {
+                1
+            };
             acci_bench::raw::apply(&mut account, row.event_type, version, &row.data)?;
         }
         if !account.open {

@@ -167,7 +167,10 @@ impl CommandGuard {
 /// every command, and this way it costs no allocation.
 pub(crate) fn short_type_name<T: ?Sized>() -> Cow<'static, str> {
     let full = std::any::type_name::<T>();
-    if full.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
+    if full
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    {
         let start = full.rfind("::").map_or(0, |at| at + 2);
         return Cow::Borrowed(&full[start..]);
     }

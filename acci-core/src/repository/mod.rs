@@ -114,7 +114,8 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             retry: RetryPolicy::default(),
             cache: None,
             guard: CommandGuard::default(),
-            aggregate_type: validate_type_name("aggregate type", A::TYPE).map(|()| Arc::from(A::TYPE)),
+            aggregate_type: validate_type_name("aggregate type", A::TYPE)
+                .map(|()| Arc::from(A::TYPE)),
             aggregate: PhantomData,
         }
     }
