@@ -9,8 +9,9 @@
 //! ```
 //!
 //! The criterion benches (`cargo bench -p acci-bench`) measure the in-process hot paths,
-//! and `cargo run --release -p acci-bench --bin macro-cost` what the macros cost to
-//! compile. All of them use the bank-account [`domain`].
+//! `cargo run --release -p acci-bench --bin macro-cost` what the macros cost to
+//! compile, and the `command-cost` program, run under callgrind, the instructions one
+//! command costs in the client process. All of them use the bank-account [`domain`].
 
 pub mod domain;
 pub mod instrument;

@@ -91,7 +91,7 @@ pub trait Handle<C>: Aggregate {
     /// name without the module path (`Deposit` for `bank::commands::Deposit`). Override
     /// it to keep policies and audit trails stable across renames and moves.
     fn command_name() -> Cow<'static, str> {
-        Cow::Owned(crate::authorization::short_type_name::<C>())
+        crate::authorization::short_type_name::<C>()
     }
 
     /// Decides: the events to record, or the reason to refuse. It only reads the state;

@@ -161,8 +161,19 @@ impl CommandGuard {
 
 /// `T`'s name without module paths: `Deposit` for `bank::Deposit`, `Move<Eur>` for
 /// `bank::Move<money::Eur>`.
-pub(crate) fn short_type_name<T: ?Sized>() -> String {
+///
+/// A plain path (no generics, tuples, references or slices) ends in the name itself, so
+/// that name is borrowed from the `'static` type name: the command path asks for it on
+/// every command, and this way it costs no allocation.
+pub(crate) fn short_type_name<T: ?Sized>() -> Cow<'static, str> {
     let full = std::any::type_name::<T>();
+    if full
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    {
+        let start = full.rfind("::").map_or(0, |at| at + 2);
+        return Cow::Borrowed(&full[start..]);
+    }
     let mut out = String::with_capacity(full.len());
     // Where the path being read started in `out`: a `::` drops what came before it.
     let mut path_start = 0;
@@ -179,7 +190,7 @@ pub(crate) fn short_type_name<T: ?Sized>() -> String {
         }
         rest = &rest[c.len_utf8()..];
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -195,6 +206,11 @@ mod tests {
     #[test]
     fn short_names_drop_module_paths() {
         assert_eq!(short_type_name::<bank::Deposit>(), "Deposit");
+        assert!(matches!(
+            short_type_name::<bank::Deposit>(),
+            std::borrow::Cow::Borrowed("Deposit")
+        ));
+        assert_eq!(short_type_name::<u8>(), "u8");
         assert_eq!(short_type_name::<bank::Move<bank::Eur>>(), "Move<Eur>");
         assert_eq!(short_type_name::<(u8, bank::Eur)>(), "(u8, Eur)");
         assert_eq!(short_type_name::<&[bank::Deposit]>(), "&[Deposit]");

@@ -35,6 +35,16 @@ pub const MAX_READ_JSON_DEPTH: usize = 512;
 /// every string (keys included) free of NUL, which PostgreSQL's `jsonb` cannot hold.
 /// `what` names the document in the error (`"payload of event 0 (`Opened`)"`).
 pub fn check_json(what: &str, value: &Value) -> Result<(), ValidationError> {
+    check_json_named(&|| what.to_owned(), value)
+}
+
+/// [`check_json`] with the document's name made only when it is refused: an append
+/// checks every event's payload, and naming each one (`format!`) on the way costs more
+/// than the check.
+pub(crate) fn check_json_named(
+    what: &dyn Fn() -> String,
+    value: &Value,
+) -> Result<(), ValidationError> {
     let mut path = Vec::new();
     walk(what, value, 0, &mut path)
 }
@@ -42,7 +52,7 @@ pub fn check_json(what: &str, value: &Value) -> Result<(), ValidationError> {
 /// Recursion stops at `MAX_JSON_DEPTH + 1` levels, so the stack stays small whatever
 /// the input.
 fn walk<'v>(
-    what: &str,
+    what: &dyn Fn() -> String,
     value: &'v Value,
     level: usize,
     path: &mut Vec<Segment<'v>>,
@@ -50,7 +60,7 @@ fn walk<'v>(
     let nested = matches!(value, Value::Array(_) | Value::Object(_));
     if nested && level == MAX_JSON_DEPTH {
         return Err(ValidationError::new(
-            what.to_owned(),
+            what(),
             format!(
                 "nests deeper than {MAX_JSON_DEPTH} levels (at `{}`); a store keeps at most \
                  {MAX_JSON_DEPTH} levels of arrays and objects",
@@ -105,9 +115,9 @@ fn pointer(path: &[Segment<'_>]) -> String {
     out.replace('\0', "\\u0000")
 }
 
-fn nul_error(what: &str, path: &[Segment<'_>]) -> ValidationError {
+fn nul_error(what: &dyn Fn() -> String, path: &[Segment<'_>]) -> ValidationError {
     ValidationError::new(
-        what.to_owned(),
+        what(),
         format!(
             "contains the character U+0000 (at `{}`), which a store cannot keep in JSON",
             pointer(path)

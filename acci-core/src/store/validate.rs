@@ -9,7 +9,7 @@ use crate::error::{StoreError, ValidationError};
 use crate::event::NewEvent;
 use crate::ids::{StreamId, validate_type_name};
 use crate::store::ReadAll;
-use crate::store::json::check_json;
+use crate::store::json::{check_json, check_json_named};
 
 /// Most events one append may carry.
 pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
@@ -91,7 +91,9 @@ pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
         )
         .into());
     }
-    let mut ids = HashSet::with_capacity(events.len());
+    // A command appends one event or a few: comparing with the ones before is cheaper
+    // than building a set, which only a long list needs.
+    let mut ids = (events.len() > SMALL_APPEND).then(|| HashSet::with_capacity(events.len()));
     for (index, event) in events.iter().enumerate() {
         validate_type_name("event type", &event.event_type)?;
         if event.schema_version == 0 || event.schema_version > MAX_SCHEMA_VERSION {
@@ -111,20 +113,41 @@ pub fn validate_new_events(events: &[NewEvent]) -> Result<(), StoreError> {
             )
             .into());
         }
-        check_json(
-            &format!("payload of event {index} (`{}`)", event.event_type),
+        check_json_named(
+            &|| format!("payload of event {index} (`{}`)", event.event_type),
             &event.payload,
         )?;
-        let metadata = serde_json::to_value(&event.metadata).unwrap_or_default();
-        check_json(
-            &format!("metadata of event {index} (`{}`)", event.event_type),
-            &metadata,
-        )?;
-        if !ids.insert(event.event_id) {
+        if metadata_may_be_refused(&event.metadata) {
+            let metadata = serde_json::to_value(&event.metadata).unwrap_or_default();
+            check_json_named(
+                &|| format!("metadata of event {index} (`{}`)", event.event_type),
+                &metadata,
+            )?;
+        }
+        let repeated = match &mut ids {
+            Some(ids) => !ids.insert(event.event_id),
+            None => events[..index].iter().any(|e| e.event_id == event.event_id),
+        };
+        if repeated {
             return Err(StoreError::DuplicateEventId(event.event_id));
         }
     }
     Ok(())
+}
+
+/// Up to this many events, [`validate_new_events`] finds a repeated event id without a set.
+const SMALL_APPEND: usize = 16;
+
+/// Whether [`check_json`](crate::store::check_json) could refuse `metadata`'s stored
+/// form. Without free-form entries it is an object of UUIDs and the user id, one level
+/// deep, so only a NUL in the user id can fail; the common case then skips turning the
+/// metadata into a `Value` just to walk it.
+fn metadata_may_be_refused(metadata: &crate::metadata::Metadata) -> bool {
+    !metadata.entries.is_empty()
+        || metadata
+            .user_id
+            .as_ref()
+            .is_some_and(|user| user.contains('\0'))
 }
 
 /// Checks a global-log read: a batch size within bounds and valid type names.
@@ -206,4 +229,55 @@ pub fn validate_snapshot(snapshot: &crate::store::Snapshot) -> Result<(), StoreE
     }
     check_json("snapshot state", &snapshot.state)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::ids::EventId;
+    use crate::metadata::Metadata;
+
+    fn events(count: usize) -> Vec<NewEvent> {
+        (0..count)
+            .map(|i| NewEvent {
+                event_id: EventId::new(),
+                event_type: Cow::Borrowed("Counted"),
+                schema_version: 1,
+                payload: serde_json::json!({ "n": i }),
+                metadata: Metadata::default(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_repeated_event_id_is_found_in_short_and_long_lists() {
+        for count in [2, SMALL_APPEND, SMALL_APPEND + 1, 100] {
+            let mut list = events(count);
+            assert!(validate_new_events(&list).is_ok(), "{count} distinct ids");
+            let first = list[0].event_id;
+            list[count - 1].event_id = first;
+            assert!(
+                matches!(validate_new_events(&list), Err(StoreError::DuplicateEventId(id)) if id == first),
+                "{count} events, the last repeating the first"
+            );
+        }
+    }
+
+    #[test]
+    fn metadata_that_may_be_refused_is_still_checked() {
+        let mut list = events(1);
+        list[0].metadata.user_id = Some("nul\0".into());
+        let error = validate_new_events(&list).unwrap_err().to_string();
+        assert!(error.contains("metadata of event 0 (`Counted`)"), "{error}");
+        assert!(error.contains("/user_id"), "{error}");
+        let mut list = events(1);
+        list[0]
+            .metadata
+            .entries
+            .insert("note".into(), serde_json::json!("a\0b"));
+        let error = validate_new_events(&list).unwrap_err().to_string();
+        assert!(error.contains("/entries/note"), "{error}");
+    }
 }
