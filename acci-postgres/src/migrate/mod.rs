@@ -28,11 +28,18 @@ pub struct Migration {
 }
 
 /// Every migration of the store, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "baseline",
-    sql: include_str!("../../migrations/0001_baseline.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "baseline",
+        sql: include_str!("../../migrations/0001_baseline.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "index diet",
+        sql: include_str!("../../migrations/0002_index_diet.sql"),
+    },
+];
 
 /// Any 64-bit number serves as the advisory lock key, as long as it is always the same.
 const MIGRATION_LOCK: i64 = 0x0acc_1000_0000_0001;
