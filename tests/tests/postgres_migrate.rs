@@ -1,12 +1,16 @@
 //! `migrate()` between releases: a function whose text changed is applied again, one
-//! whose signature changed replaces the old one, an unchanged one is left alone; and
-//! migrating is a `Send` future.
+//! whose signature changed replaces the old one, an unchanged one is left alone; the
+//! index diet (migration 2) on a database of the baseline release; and migrating is a
+//! `Send` future.
 
 use std::future::Future;
 use std::pin::Pin;
 
+use acci_core::{EventStore, ExpectedVersion, Snapshot};
 use acci_postgres::{FUNCTIONS, MIGRATIONS, PgEventStore, SqlFunction};
+use acci_tests::events::{counted, stream};
 use acci_tests::pg::TestDatabase;
+use serde_json::json;
 
 /// The store's functions and one more, as a release would ship them.
 fn release(extra: SqlFunction) -> Vec<SqlFunction> {
@@ -218,6 +222,129 @@ async fn a_function_that_fails_rolls_the_migration_back() {
         .await
         .unwrap();
     assert!(!migrated, "the baseline was rolled back with it");
+}
+
+/// The functions the baseline release shipped and a later one replaced by statements.
+const RELEASED: &[SqlFunction] = &[
+    SqlFunction {
+        name: "event_store.load_stream",
+        sql: include_str!("../fixtures/released/event_store.load_stream.sql"),
+    },
+    SqlFunction {
+        name: "event_store.load_aggregate",
+        sql: include_str!("../fixtures/released/event_store.load_aggregate.sql"),
+    },
+];
+
+/// A database as the baseline release left it (migration 1, its functions, some events
+/// and a snapshot) takes migration 2: the released load functions and their records are
+/// gone, the events table keeps exactly the four indexes of the diet, the event id is its
+/// replica identity, and every event and snapshot loads as before.
+#[tokio::test]
+async fn the_index_diet_applies_to_a_database_of_the_baseline_release() {
+    let db = TestDatabase::create_empty().await;
+    let owner = PgEventStore::from_pool(db.pool_as(None, 1).await);
+    let mut baseline = FUNCTIONS.to_vec();
+    baseline.extend_from_slice(RELEASED);
+    owner
+        .migrate_with(&MIGRATIONS[..1], &baseline)
+        .await
+        .unwrap();
+    let s = stream("tenant-a", "acc");
+    owner
+        .append(
+            &s,
+            ExpectedVersion::NoStream,
+            (1..=30).map(counted).collect(),
+            None,
+        )
+        .await
+        .unwrap();
+    let snapshot = Snapshot {
+        version: 20,
+        state_version: 7,
+        state: json!({ "balance": 20 }),
+        taken_at: chrono::Utc::now(),
+    };
+    owner.save_snapshot(&s, snapshot.clone()).await.unwrap();
+    let released_load: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_catalog.set_config('acci.tenant_id', 'tenant-a', true) AS t(tenant) \
+         CROSS JOIN LATERAL event_store.load_aggregate(t.tenant, 'Account', 'acc', 7)",
+    )
+    .fetch_one(owner.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        released_load, 11,
+        "the baseline release's load: snapshot and 10 events"
+    );
+
+    owner.migrate().await.unwrap();
+
+    let functions: Vec<String> = sqlx::query_scalar(
+        "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+          WHERE n.nspname = 'event_store' AND p.proname IN ('load_aggregate', 'load_stream')",
+    )
+    .fetch_all(owner.pool())
+    .await
+    .unwrap();
+    assert!(functions.is_empty(), "{functions:?}");
+    let recorded: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM event_store.schema_functions ORDER BY name")
+            .fetch_all(owner.pool())
+            .await
+            .unwrap();
+    let mut listed: Vec<String> = FUNCTIONS.iter().map(|f| f.name.to_owned()).collect();
+    listed.sort();
+    assert_eq!(
+        recorded, listed,
+        "a record for each listed function, no other"
+    );
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes \
+          WHERE schemaname = 'event_store' AND tablename = 'events' ORDER BY 1",
+    )
+    .fetch_all(owner.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "events_event_id_key",
+            "events_log_idx",
+            "events_stream_sequence_key",
+            "events_tenant_log_idx"
+        ]
+    );
+    let identity: String = sqlx::query_scalar(
+        "SELECT i.indexrelid::regclass::text FROM pg_index i \
+          WHERE i.indrelid = 'event_store.events'::regclass AND i.indisreplident",
+    )
+    .fetch_one(owner.pool())
+    .await
+    .unwrap();
+    assert_eq!(identity, "event_store.events_event_id_key");
+
+    let load = owner.load_aggregate(&s, Some(7)).await.unwrap();
+    assert_eq!(load.snapshot.map(|s| s.state), Some(snapshot.state));
+    let sequences: Vec<u64> = load.events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, (21..=30).collect::<Vec<_>>());
+    assert_eq!(owner.load(&s, 1).await.unwrap().len(), 30);
+    // Appends go on, positions still unique and increasing.
+    owner
+        .append(&s, ExpectedVersion::Exactly(30), vec![counted(31)], None)
+        .await
+        .unwrap();
+    let positions: Vec<u64> = owner
+        .load(&s, 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.position.position)
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    // Migrating again finds nothing to do.
+    owner.migrate().await.unwrap();
 }
 
 #[tokio::test]

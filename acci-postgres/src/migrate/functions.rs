@@ -53,8 +53,6 @@ pub const FUNCTIONS: &[SqlFunction] = &[
     function!("event_store.command_events"),
     function!("event_store.append"),
     function!("event_store.stream_version"),
-    function!("event_store.load_stream"),
-    function!("event_store.load_aggregate"),
     function!("event_store.read_log"),
     function!("event_store.find_command"),
     function!("event_store.taken_event_ids"),

@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0001_baseline.sql"),
     },
     Migration {
+        version: 2,
+        name: "index diet",
+        sql: include_str!("../../migrations/0002_index_diet.sql"),
+    },
+    Migration {
         version: 3,
         name: "row checks",
         sql: include_str!("../../migrations/0003_row_checks.sql"),

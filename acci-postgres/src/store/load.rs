@@ -16,6 +16,7 @@ use crate::rows::{
     json_column, jsonb_text, log_position, schema_version, stored_event, to_i64, to_u64,
 };
 use crate::store::{BIND_ALL_TENANTS, BIND_TENANT};
+use futures_util::TryStreamExt;
 
 /// Events of one stream from `first` to `last`, both included. Stream loads see every
 /// committed event at once: the global log's horizon does not apply here.
@@ -28,20 +29,17 @@ pub(crate) async fn load_range(
     validate_stream(stream)?;
     let first = i64::try_from(first).unwrap_or(i64::MAX);
     let last = i64::try_from(last).unwrap_or(i64::MAX);
-    let rows = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM {BIND_TENANT} event_store.load_stream(t.tenant, $2, $3, $4, $5)"
-    ))
-    .bind(stream.tenant.as_str())
-    .bind(&*stream.aggregate_type)
-    .bind(stream.aggregate_id.as_str())
-    .bind(first)
-    .bind(last)
-    .fetch_all(pool)
-    .await
-    .map_err(|e| store_error(e, "loading a stream"))?;
-    rows.iter()
-        .map(|row| stored_event(row, Some(stream)))
-        .collect()
+    // Each row is decoded as it arrives (`try_map`), while the server still sends the rest.
+    sqlx::query(include_str!("../../sql/store/load_stream.sql"))
+        .bind(stream.tenant.as_str())
+        .bind(&*stream.aggregate_type)
+        .bind(stream.aggregate_id.as_str())
+        .bind(first)
+        .bind(last)
+        .try_map(|row: PgRow| stored_event(&row, Some(stream)).map_err(decode_error))
+        .fetch_all(pool)
+        .await
+        .map_err(|e| row_error(e, "loading a stream"))
 }
 
 /// The newest snapshot at `state_version` and the events after it, in one round trip.
@@ -57,56 +55,79 @@ pub(crate) async fn load_aggregate(
     let state_version = state_version
         .map(|v| to_i64(v, "snapshot state version"))
         .transpose()?;
-    let rows = aggregate_rows(pool, stream, state_version).await?;
-    let rows = if rows
-        .iter()
-        .any(|row| matches!(row, AggregateRow::UnreadableSnapshot))
-    {
-        aggregate_rows(pool, stream, None).await?
-    } else {
-        rows
-    };
-    let mut load = AggregateLoad {
-        snapshot: None,
-        events: Vec::with_capacity(rows.len()),
-    };
-    for row in rows {
-        match row {
-            AggregateRow::Snapshot(snapshot) => load.snapshot = Some(snapshot),
-            AggregateRow::UnreadableSnapshot => {}
-            AggregateRow::Event(event) => load.events.push(event),
-        }
+    if let Some(load) = fold_aggregate(pool, stream, state_version).await? {
+        return Ok(load);
     }
-    Ok(load)
+    fold_aggregate(pool, stream, None)
+        .await?
+        .ok_or_else(|| corrupt("a load that asked for no snapshot returned one"))
 }
 
-/// The rows of `event_store.load_aggregate`.
-async fn aggregate_rows(
+/// The rows of `sql/store/load_aggregate.sql`, folded into the load as they arrive;
+/// `None` if the snapshot was unreadable (the rest of the rows are not read then).
+async fn fold_aggregate(
     pool: &PgPool,
     stream: &StreamId,
     state_version: Option<i64>,
-) -> Result<Vec<AggregateRow>, StoreError> {
+) -> Result<Option<AggregateLoad>, StoreError> {
     // Each row is decoded as it arrives (`try_map`), while the server still sends the
-    // rest, rather than after the whole result is in. Columns by position: this is the
-    // hot path of every command that loads.
-    sqlx::query(include_str!("../../sql/store/load_aggregate.sql"))
+    // rest, and goes straight into the load. Columns by position: this is the hot path of
+    // every command that loads.
+    let mut rows = sqlx::query(include_str!("../../sql/store/load_aggregate.sql"))
         .bind(stream.tenant.as_str())
         .bind(&*stream.aggregate_type)
         .bind(stream.aggregate_id.as_str())
         .bind(state_version)
-        .try_map(|row: PgRow| aggregate_row(&row).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-        .fetch_all(pool)
+        .try_map(|row: PgRow| aggregate_row(&row).map_err(decode_error))
+        .fetch(pool);
+    let mut load = AggregateLoad {
+        snapshot: None,
+        events: Vec::new(),
+    };
+    // The statement promises the snapshot first, then the events in ascending order
+    // (see its header); a row out of that order is refused rather than folded.
+    let mut last = 0;
+    let mut first = true;
+    while let Some(row) = rows
+        .try_next()
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Decode(inner) => match inner.downcast::<StoreError>() {
-                Ok(store) => *store,
-                Err(other) => corrupt(other),
-            },
-            other => store_error(other, "loading an aggregate"),
-        })
+        .map_err(|e| row_error(e, "loading an aggregate"))?
+    {
+        match row {
+            AggregateRow::Snapshot(snapshot) if first => {
+                last = snapshot.version;
+                load.snapshot = Some(snapshot);
+            }
+            AggregateRow::UnreadableSnapshot if first => return Ok(None),
+            AggregateRow::Event(event) if event.sequence > last => {
+                last = event.sequence;
+                load.events.push(event);
+            }
+            _ => return Err(corrupt("the aggregate's rows came out of order")),
+        }
+        first = false;
+    }
+    Ok(Some(load))
 }
 
-/// One row of `event_store.load_aggregate`.
+/// A decoding error as `try_map` carries it, to be unwrapped again by [`row_error`].
+fn decode_error(error: StoreError) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
+}
+
+/// The error of a query whose rows are decoded by `try_map`: the decoder's own
+/// [`StoreError`] as it was, anything else as the query's failure.
+fn row_error(error: sqlx::Error, doing: &str) -> StoreError {
+    match error {
+        sqlx::Error::Decode(inner) => match inner.downcast::<StoreError>() {
+            Ok(store) => *store,
+            Err(other) => corrupt(other),
+        },
+        other => store_error(other, doing),
+    }
+}
+
+/// One row of `sql/store/load_aggregate.sql`.
 enum AggregateRow {
     Snapshot(Snapshot),
     /// A snapshot whose state nests deeper than a reader hands out.

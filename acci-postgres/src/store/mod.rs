@@ -34,12 +34,14 @@ use crate::error::store_error;
 
 /// An event store in PostgreSQL.
 ///
-/// Every operation is one call of a SQL function [`migrate`](Self::migrate) installs, so
-/// one round trip and one statement, scoped to the tenant it names. That statement binds
-/// its transaction to the tenant (`acci.tenant_id`) and calls the function, which serves
-/// only the bound tenant: the functions for one stream run with their owner's rights, are
-/// the only way to write events, command records and snapshots, and name the tenant in
-/// each query; the global log's runs with the caller's, under row-level security. Connect
+/// Every operation is one round trip and one statement, scoped to the tenant it names.
+/// That statement binds its transaction to the tenant (`acci.tenant_id`) and either calls
+/// a SQL function [`migrate`](Self::migrate) installs, which serves only the bound tenant,
+/// or, for the two loads of one stream, reads the tables itself: the functions for one
+/// stream run with their owner's rights, are the only way to write events, command
+/// records and snapshots, and name the tenant in each query; the loads and the global
+/// log's function run with the caller's rights, under row-level security, the loads
+/// naming the tenant in each read as well. Connect
 /// as a role that is a member of `acci_app` and does not bypass row-level security (see
 /// `docs/postgres.md`); reading every tenant's log (`TenantScope::AllTenants`) also
 /// needs `acci_all_tenants`.
