@@ -582,7 +582,11 @@ fn the_global_log_agrees_with_every_stream_under_batched_appends() {
                 .await
                 .unwrap();
             if batch.events.is_empty() {
-                assert!(Instant::now() < deadline, "the log shows {} events", log.len());
+                assert!(
+                    Instant::now() < deadline,
+                    "the log shows {} events",
+                    log.len()
+                );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             after = batch.next;

@@ -31,9 +31,10 @@ pub struct GroupCommit {
     /// (default 64).
     pub max_batch: usize,
     /// How many append calls of the store may be in flight at once, at least 1 (default
-    /// 2). An append that finds fewer in flight runs at once; the others queue and go in
-    /// the next batch. More calls in flight keep more connections writing; fewer make
-    /// bigger batches.
+    /// 4). An append that finds fewer in flight runs at once; the others queue and go in
+    /// the next batch. More calls in flight keep more connections (and server cores)
+    /// writing; fewer make bigger batches. Keep it below the pool's size, so that loads
+    /// and batches do not wait for each other's connections.
     pub max_in_flight: usize,
 }
 
@@ -41,7 +42,7 @@ impl Default for GroupCommit {
     fn default() -> Self {
         Self {
             max_batch: 64,
-            max_in_flight: 2,
+            max_in_flight: 4,
         }
     }
 }
