@@ -45,6 +45,8 @@ pub struct Config {
     /// Whether a metrics recorder and a tracing subscriber are installed
     /// ([`instrument::install`]), to measure what the instrumentation costs.
     pub instrumented: bool,
+    /// The group commit of ACCI's store; `None`: off, to measure what it buys.
+    pub group_commit: Option<acci_postgres::GroupCommit>,
 }
 
 impl Config {
@@ -57,6 +59,18 @@ impl Config {
             rounds: 4,
             program: None,
             instrumented: false,
+            group_commit: Some(acci_postgres::GroupCommit::default()),
+        }
+    }
+
+    /// ACCI's store on `pool`, with the configured group commit.
+    pub fn store(&self, pool: sqlx::PgPool) -> acci_postgres::PgEventStore {
+        let store = acci_postgres::PgEventStore::from_pool(pool);
+        match self.group_commit {
+            Some(options) => store
+                .with_group_commit(options)
+                .expect("options checked when parsed"),
+            None => store.without_group_commit(),
         }
     }
 

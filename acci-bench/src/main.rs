@@ -1,22 +1,25 @@
 //! The benchmark program: see the crate documentation and `docs/performance.md`.
 //!
 //! ```text
-//! cargo run --release -p acci-bench -- --scenario all [--scale 1.0] [--rounds 4] [--instrumented]
+//! cargo run --release -p acci-bench -- --scenario all [--scale 1.0] [--rounds 4] [--instrumented] [--group-commit off|IN_FLIGHT[:BATCH]]
 //! ```
 
 use acci_bench::scenarios::{Scenario, catchup};
 use acci_bench::{Config, Error};
-use acci_postgres::DEFAULT_DATABASE_URL;
+use acci_postgres::{DEFAULT_DATABASE_URL, GroupCommit};
 
 const USAGE: &str =
     "usage: acci-bench [--scenario all|NAME[,NAME…]] [--scale F] [--rounds N] [--instrumented]
+                  [--group-commit off|IN_FLIGHT[:BATCH]]
 
 Runs ACCI and a hand-written sqlx baseline side by side on the PostgreSQL server of
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), each scenario on a
 database of its own, and prints one JSON line per measurement and a table at the end.
 `query_find` also needs the Redis of REDIS_URL (default redis://127.0.0.1:6379).
 --instrumented installs a Prometheus recorder and a tracing subscriber (INFO, into a
-sink) first, to compare with a run without.";
+sink) first, to compare with a run without. --group-commit sets ACCI's group commit:
+off, or how many append calls may be in flight and, after a colon, how many appends a
+batch carries at most (default 4:64).";
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
@@ -56,6 +59,10 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
                     .ok_or_else(|| format!("--rounds `{rounds}` is not a positive whole number"))?;
             }
             "--instrumented" => config.instrumented = true,
+            "--group-commit" => {
+                let setting = value("--group-commit")?;
+                config.group_commit = group_commit(&setting)?;
+            }
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return Ok(None);
@@ -64,6 +71,30 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
         }
     }
     Ok(Some(config))
+}
+
+/// `off`, `IN_FLIGHT` or `IN_FLIGHT:BATCH`.
+fn group_commit(setting: &str) -> Result<Option<GroupCommit>, Error> {
+    if setting == "off" {
+        return Ok(None);
+    }
+    let bad =
+        || format!("--group-commit `{setting}` is not `off`, `IN_FLIGHT` or `IN_FLIGHT:BATCH`");
+    let (in_flight, batch) = match setting.split_once(':') {
+        Some((in_flight, batch)) => (in_flight, Some(batch)),
+        None => (setting, None),
+    };
+    let mut options = GroupCommit {
+        max_in_flight: in_flight.parse().map_err(|_| bad())?,
+        ..GroupCommit::default()
+    };
+    if let Some(batch) = batch {
+        options.max_batch = batch.parse().map_err(|_| bad())?;
+    }
+    options
+        .validate()
+        .map_err(|e| format!("--group-commit `{setting}`: {e}"))?;
+    Ok(Some(options))
 }
 
 #[tokio::main]

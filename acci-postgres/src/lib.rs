@@ -28,7 +28,7 @@ mod store;
 
 pub use migrate::{FUNCTIONS, MIGRATIONS, Migration, SqlFunction};
 pub use projection::{FailurePolicy, PgReadModels, ProjectionRunner, RunnerError, RunnerOptions};
-pub use store::{HorizonHolder, NOTIFY_INTERVAL, PING_IDLE_AFTER, PgEventStore};
+pub use store::{GroupCommit, HorizonHolder, NOTIFY_INTERVAL, PING_IDLE_AFTER, PgEventStore};
 
 /// The URL tests and examples use when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -175,3 +175,9 @@ pub async fn conformance_store() -> (PgEventStore, TestDatabase) {
     let database = TestDatabase::create().await;
     (database.store().await, database)
 }
+
+/// Like [`conformance_store`], with group commit off: every append a call of its own.
+pub async fn conformance_store_without_group_commit() -> (PgEventStore, TestDatabase) {
+    let database = TestDatabase::create().await;
+    (database.store().await.without_group_commit(), database)
+}

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use acci_core::prelude::*;
 use acci_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
-use acci_postgres::PgEventStore;
 use serde_json::json;
 
 use super::{aggregate, round_range, tenant};
@@ -53,7 +52,7 @@ pub(crate) async fn run(
 ) -> Result<(), Error> {
     let appends = (events / BATCH).max(1);
     let pool = database.app_pool(1).await?;
-    let store = Arc::new(PgEventStore::from_pool(pool.clone()));
+    let store = Arc::new(config.store(pool.clone()));
     let amounts: Vec<i64> = (1..=BATCH as i64).collect();
 
     let (mut raw_time, mut acci_time) = (Duration::ZERO, Duration::ZERO);

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use acci_core::prelude::*;
-use acci_postgres::PgEventStore;
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -52,7 +51,7 @@ pub(crate) async fn run(
     let account_count = account_count.max(clients);
     let per_client = commands / clients;
     let pool = database.app_pool(clients as u32).await?;
-    let store = Arc::new(PgEventStore::from_pool(pool.clone()));
+    let store = Arc::new(config.store(pool.clone()));
     let plain = accounts(&store);
     let cache_size = NonZeroUsize::new(account_count).expect("at least one account");
     let cached = accounts(&store).with_cache(cache_size);

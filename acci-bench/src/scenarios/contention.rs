@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use acci_core::prelude::*;
-use acci_postgres::PgEventStore;
 use serde_json::json;
 
 use super::{accounts, aggregate, concurrently, open, round_range, tenant};
@@ -33,7 +32,7 @@ pub(crate) async fn run(
     report: &mut Report,
 ) -> Result<(), Error> {
     let pool = database.app_pool(clients as u32).await?;
-    let store = Arc::new(PgEventStore::from_pool(pool.clone()));
+    let store = Arc::new(config.store(pool.clone()));
     // Enough attempts that no command gives up: each conflict means another command
     // got through, so a command waits at most for the others' commands.
     let retry = RetryPolicy::attempts((clients * per_client) as u32 + 1);

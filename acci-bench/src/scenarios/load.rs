@@ -49,7 +49,7 @@ pub(crate) async fn long(
 ) -> Result<(), Error> {
     const NAME: &str = "load_long";
     let pool = database.app_pool(2).await?;
-    let store = Arc::new(PgEventStore::from_pool(pool.clone()));
+    let store = Arc::new(config.store(pool.clone()));
     let repository = accounts(&store);
     // Both opened (version 1), then filled with the same deposits.
     open(&repository, "long").await?;
@@ -117,7 +117,7 @@ pub(crate) async fn from_snapshot(
     /// Events stored after the snapshot, fewer than `snapshot_every`.
     const TAIL: usize = 50;
     let pool = database.app_pool(2).await?;
-    let store = Arc::new(PgEventStore::from_pool(pool.clone()));
+    let store = Arc::new(config.store(pool.clone()));
     let repository = accounts(&store);
     for (id, events) in [("big", big), ("small", small)] {
         open(&repository, id).await?;

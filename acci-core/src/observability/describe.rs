@@ -31,6 +31,10 @@ pub fn describe_metrics() {
         APPENDED_EVENTS_TOTAL,
         "Events stored by appends of the command path"
     );
+    describe_histogram!(
+        APPEND_BATCH_SIZE,
+        "Appends one database call of the store carried: 1 alone, more in a group commit's batch"
+    );
     describe_counter!(
         AGGREGATE_CACHE_HITS_TOTAL,
         "Commands that found their aggregate in the aggregate cache"

@@ -16,6 +16,9 @@ pub const CONCURRENCY_CONFLICTS_TOTAL: &str = "acci_concurrency_conflicts_total"
 pub const APPEND_DURATION_SECONDS: &str = "acci_append_duration_seconds";
 /// Events stored by appends of the command path. Label: [`AGGREGATE_TYPE`].
 pub const APPENDED_EVENTS_TOTAL: &str = "acci_appended_events_total";
+/// How many appends one database call of the PostgreSQL store's append path carried: 1
+/// for an append that ran alone, more for a group commit's batch. No labels.
+pub const APPEND_BATCH_SIZE: &str = "acci_append_batch_size";
 /// Commands that found their aggregate in the aggregate cache. Label: [`AGGREGATE_TYPE`].
 pub const AGGREGATE_CACHE_HITS_TOTAL: &str = "acci_aggregate_cache_hits_total";
 /// Commands that had to load their aggregate although a cache is on. Label:
@@ -63,6 +66,7 @@ pub const METRICS: &[&str] = &[
     CONCURRENCY_CONFLICTS_TOTAL,
     APPEND_DURATION_SECONDS,
     APPENDED_EVENTS_TOTAL,
+    APPEND_BATCH_SIZE,
     AGGREGATE_CACHE_HITS_TOTAL,
     AGGREGATE_CACHE_MISSES_TOTAL,
     READ_CACHE_HITS_TOTAL,

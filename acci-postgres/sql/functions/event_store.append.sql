@@ -5,7 +5,8 @@
 -- before, for this stream or another, whatever version was expected: the record's
 -- stream, sequence numbers, position and events, so the caller needs no second call).
 --
--- Appends to one stream take turns on a transaction-scoped advisory lock on the stream.
+-- Appends to one stream take turns on a transaction-scoped advisory lock on the stream
+-- (event_store.stream_lock_key; event_store.append_batch takes the same locks).
 -- The lock assigns no transaction id, and the version is read after it is granted, with
 -- a fresh snapshot: under READ COMMITTED each statement takes one. (Under REPEATABLE
 -- READ or SERIALIZABLE the snapshot is the statement's first, taken before the lock, and
@@ -85,7 +86,7 @@ BEGIN
     PERFORM event_store.require_documents('metadata of event', p_metadata);
 
     PERFORM pg_advisory_xact_lock(
-        hashtextextended(p_tenant || chr(31) || p_aggregate_type || chr(31) || p_aggregate_id, 0));
+        event_store.stream_lock_key(p_tenant, p_aggregate_type, p_aggregate_id));
 
     IF p_command_id IS NOT NULL THEN
         SELECT 'duplicate', c.aggregate_type, c.aggregate_id, c.first_sequence, c.last_sequence,

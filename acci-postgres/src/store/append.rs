@@ -20,12 +20,12 @@ const APPEND: &str = include_str!("../../sql/store/append.sql");
 const RECORD_FROM: usize = 2;
 
 /// The columns of one append, as arrays: the whole batch is one statement.
-struct Columns {
-    ids: Vec<uuid::Uuid>,
-    types: Vec<String>,
-    versions: Vec<i32>,
-    data: Vec<serde_json::Value>,
-    metadata: Vec<serde_json::Value>,
+pub(crate) struct Columns {
+    pub(crate) ids: Vec<uuid::Uuid>,
+    pub(crate) types: Vec<String>,
+    pub(crate) versions: Vec<i32>,
+    pub(crate) data: Vec<serde_json::Value>,
+    pub(crate) metadata: Vec<serde_json::Value>,
 }
 
 impl Columns {
@@ -62,22 +62,61 @@ impl Columns {
     }
 }
 
-pub(crate) async fn append(
+/// One append, checked and laid out in the columns the SQL takes: what
+/// [`append_one`] sends alone and the group commit queues.
+pub(crate) struct Request {
+    pub(crate) stream: StreamId,
+    pub(crate) expected: ExpectedVersion,
+    /// `expected` as the SQL takes it: NULL any, 0 no stream, n exactly n.
+    pub(crate) expected_sql: Option<i64>,
+    pub(crate) command_id: Option<CommandId>,
+    pub(crate) columns: Columns,
+}
+
+impl Request {
+    /// Checks the append before any I/O, as every store refuses it.
+    pub(crate) fn new(
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command_id: Option<CommandId>,
+    ) -> Result<Self, StoreError> {
+        acci_core::validate_stream(stream)?;
+        validate_new_events(&events)?;
+        acci_core::validate_expected(expected)?;
+        let expected_sql = match expected {
+            ExpectedVersion::Any => None,
+            ExpectedVersion::NoStream => Some(0),
+            ExpectedVersion::Exactly(v) => Some(to_i64(v, "expected version")?),
+        };
+        Ok(Request {
+            stream: stream.clone(),
+            expected,
+            expected_sql,
+            command_id,
+            columns: Columns::new(events)?,
+        })
+    }
+
+    /// How many events it appends.
+    pub(crate) fn events(&self) -> usize {
+        self.columns.ids.len()
+    }
+}
+
+/// Sends one append alone, through `event_store.append`.
+pub(crate) async fn append_one(
     pool: &PgPool,
-    stream: &StreamId,
-    expected: ExpectedVersion,
-    events: Vec<NewEvent>,
-    command_id: Option<CommandId>,
+    request: &Request,
 ) -> Result<AppendOutcome, StoreError> {
-    acci_core::validate_stream(stream)?;
-    validate_new_events(&events)?;
-    acci_core::validate_expected(expected)?;
-    let expected_sql = match expected {
-        ExpectedVersion::Any => None,
-        ExpectedVersion::NoStream => Some(0),
-        ExpectedVersion::Exactly(v) => Some(to_i64(v, "expected version")?),
-    };
-    let columns = Columns::new(events)?;
+    let Request {
+        stream,
+        expected,
+        expected_sql,
+        command_id,
+        columns,
+    } = request;
+    let (expected, command_id) = (*expected, *command_id);
     // No retry for `Any`: the function takes the stream's lock before it reads the
     // version, and refuses to run under an isolation stricter than READ COMMITTED (where
     // its snapshot would predate the lock), so no append loses the race for a sequence
@@ -86,7 +125,7 @@ pub(crate) async fn append(
         .bind(stream.tenant.as_str())
         .bind(&*stream.aggregate_type)
         .bind(stream.aggregate_id.as_str())
-        .bind(expected_sql)
+        .bind(*expected_sql)
         .bind(command_id.map(|c| c.as_uuid()))
         .bind(&columns.ids)
         .bind(&columns.types)
@@ -96,7 +135,7 @@ pub(crate) async fn append(
         .fetch_one(pool)
         .await;
     let error = match result {
-        Ok(row) => return outcome(&row, stream, expected, command_id),
+        Ok(row) => return outcome(&row, request),
         Err(error) => error,
     };
     match unique_violation(&error) {
@@ -120,7 +159,7 @@ pub(crate) async fn append(
                 None => Err(store_error(error, "recording the command")),
             }
         }
-        Some("events_event_id_key") => Err(match taken_event_id(pool, &columns).await {
+        Some("events_event_id_key") => Err(match taken_event_id(pool, columns).await {
             Some(taken) => StoreError::DuplicateEventId(taken),
             None => store_error(error, "appending events"),
         }),
@@ -142,13 +181,15 @@ async fn taken_event_id(pool: &PgPool, columns: &Columns) -> Option<EventId> {
         .map(|id| EventId::from(*id))
 }
 
-/// The append's outcome, from its one row.
-fn outcome(
-    row: &PgRow,
-    stream: &StreamId,
-    expected: ExpectedVersion,
-    command_id: Option<CommandId>,
-) -> Result<AppendOutcome, StoreError> {
+/// The append's outcome, from its row (of `event_store.append`, or `append_batch`'s for
+/// this request: the same columns).
+pub(crate) fn outcome(row: &PgRow, request: &Request) -> Result<AppendOutcome, StoreError> {
+    let Request {
+        stream,
+        expected,
+        command_id,
+        ..
+    } = request;
     let field = |name: &str| {
         row.try_get::<Option<i64>, _>(name)
             .map_err(corrupt)
@@ -162,7 +203,7 @@ fn outcome(
             let actual = to_u64(field("stream_version")?, "stream version")?;
             Err(ConcurrencyConflict {
                 stream: stream.clone(),
-                expected,
+                expected: *expected,
                 actual,
             }
             .into())

@@ -1,8 +1,12 @@
 //! [`PgEventStore`]: the [`EventStore`] on PostgreSQL.
 
 mod append;
+mod batch;
 mod command;
+mod group;
 mod load;
+
+pub use group::GroupCommit;
 
 pub(crate) use load::{event_filter, read_log_to_unreadable};
 
@@ -22,6 +26,7 @@ pub(crate) const BIND_ALL_TENANTS: &str =
 use acci_core::{
     AggregateLoad, AppendOutcome, CommandId, CommandRecord, EventStore, ExpectedVersion, LogBatch,
     NewEvent, ReadAll, Snapshot, StoreError, StoredEvent, StreamId, TenantBound, TenantId,
+    ValidationError,
 };
 use std::sync::{Arc, OnceLock};
 
@@ -55,11 +60,18 @@ use crate::error::store_error;
 /// [`StoreError::Backend`] with `retryable` set; the pool replaces broken connections by
 /// itself. An append that failed that way may or may not have committed: send the command
 /// again with the same command id to be sure it applies once.
+///
+/// Concurrent appends are grouped: while another append of the store is in flight, an
+/// append waits for the next batch, which carries many appends in one call and one
+/// transaction, each with its own outcome (on by default; see
+/// [`with_group_commit`](Self::with_group_commit)).
 #[derive(Debug, Clone)]
 pub struct PgEventStore {
     pool: PgPool,
     /// Wakes the task that tells projection runners new events were appended.
     notifier: Arc<OnceLock<mpsc::Sender<()>>>,
+    /// The group commit's queue, shared by the store's clones; `None` when it is off.
+    group: Option<Arc<group::Group>>,
 }
 
 impl PgEventStore {
@@ -123,7 +135,39 @@ impl PgEventStore {
         Self {
             pool,
             notifier: Arc::new(OnceLock::new()),
+            group: Some(Arc::new(group::Group::new(GroupCommit::default()))),
         }
+    }
+
+    /// This store with group commit on `options`, refused before any I/O if
+    /// [`GroupCommit::validate`] refuses them.
+    ///
+    /// Group commit is on by default, with [`GroupCommit::default`]. An append runs at
+    /// once while fewer than [`max_in_flight`](GroupCommit::max_in_flight) appends of
+    /// the store are in flight; past that it queues, and when a call ends the queued
+    /// appends of one tenant (up to [`max_batch`](GroupCommit::max_batch)) go as one call
+    /// and one transaction, each with its own expected-version check, command id and
+    /// outcome. A lone client never waits. If the batch call fails as a whole, each of
+    /// its appends is sent again alone, so each gets its own answer. See
+    /// `docs/postgres.md`, "Group commit".
+    ///
+    /// The returned store (and its clones) has a queue of its own: clones made before
+    /// keep the old one.
+    pub fn with_group_commit(mut self, options: GroupCommit) -> Result<Self, ValidationError> {
+        options.validate()?;
+        self.group = Some(Arc::new(group::Group::new(options)));
+        Ok(self)
+    }
+
+    /// This store with group commit off: every append is a call of its own.
+    pub fn without_group_commit(mut self) -> Self {
+        self.group = None;
+        self
+    }
+
+    /// The group commit's options, or `None` when it is off.
+    pub fn group_commit(&self) -> Option<GroupCommit> {
+        self.group.as_ref().map(|group| group.options())
     }
 
     /// Tells listening projection runners that events were appended.
@@ -268,7 +312,14 @@ impl EventStore for PgEventStore {
         events: Vec<NewEvent>,
         command_id: Option<CommandId>,
     ) -> Result<AppendOutcome, StoreError> {
-        let outcome = append::append(&self.pool, stream, expected, events, command_id).await?;
+        let request = append::Request::new(stream, expected, events, command_id)?;
+        let outcome = match &self.group {
+            Some(group) => group.append(&self.pool, request).await?,
+            None => {
+                group::record_batch_size(1);
+                append::append_one(&self.pool, &request).await?
+            }
+        };
         if matches!(outcome, AppendOutcome::Appended(_)) {
             self.notify_appended();
         }
