@@ -15,8 +15,8 @@ use crate::error::ValidationError;
 /// Longest tenant id accepted, in bytes of UTF-8.
 ///
 /// The rules on text ids and type names (lengths, no NUL, no control characters in
-/// tenant ids and type names) have SQL twins: the `*_shape` rules of the row checks in
-/// `acci-postgres/migrations/0003_row_checks.sql`, which refuse the same rows whoever
+/// tenant ids and type names) have SQL twins: the `*_shape` `CHECK` constraints of
+/// `acci-postgres/migrations/0001_baseline.sql`, which refuse the same rows whoever
 /// writes them. Change both together (`docs/security.md` lists each pair).
 pub const MAX_TENANT_ID_BYTES: usize = 256;
 /// Longest aggregate id accepted, in bytes of UTF-8.

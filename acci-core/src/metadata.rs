@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// client version) that the framework stores and returns untouched.
 ///
 /// The stored shape (each id a UUID in text, `user_id` text, `entries` an object) is
-/// also the `events_metadata_shape` rule of acci-postgres's row checks (migration 0003),
+/// also the `events_metadata_shape` constraint of acci-postgres's baseline migration,
 /// so no writer stores metadata this type cannot read; change both together.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {

@@ -369,49 +369,27 @@ async fn direct_inserts_of_malformed_rows_meet_the_table_constraints() {
              {tenant}, {aggregate_type}, 'acc', 1, 'Counted', 1, '{{}}', '{metadata}')"
         )
     };
-    // (statement, the rule it breaks, what the message says about it)
-    for (statement, constraint, says) in [
-        (event("''", "'Account'", "{}"), "events_tenant_id_shape", "tenant id is empty"),
-        (
-            event("'t1'", "E'Acc\\nount'", "{}"),
-            "events_aggregate_type_shape",
-            "aggregate type contains a control character",
-        ),
-        (
-            event("'t1'", "'Account'", r#"{"correlation_id": 42}"#),
-            "events_metadata_shape",
-            "metadata correlation_id is not a UUID in text",
-        ),
-        (
-            event("'t1'", "'Account'", r#"{"entries": []}"#),
-            "events_metadata_shape",
-            "metadata entries is array, not an object",
-        ),
-        (
-            event("'t1'", "'Account'", "[]"),
-            "events_metadata_check",
-            "metadata is array, not an object",
-        ),
+    for (statement, constraint) in [
+        (event("''", "'Account'", "{}"), "events_tenant_id_shape"),
+        (event("'t1'", "E'Acc\\nount'", "{}"), "events_aggregate_type_shape"),
+        (event("'t1'", "'Account'", r#"{"correlation_id": 42}"#), "events_metadata_shape"),
         (
             "INSERT INTO event_store.commands (tenant_id, command_id, aggregate_type, aggregate_id, \
              first_sequence, last_sequence, last_transaction_id, last_position) \
              VALUES ('t1', gen_random_uuid(), 'Account', 'acc', 1, 0, '1', 1)"
                 .to_owned(),
             "commands_sequences",
-            "last sequence 0 is below the first, 1",
         ),
         (
             "INSERT INTO snapshots.aggregate_snapshots VALUES (E't\\u0085', 'Account', 'acc', 1, 1, '{}', now())"
                 .to_owned(),
             "aggregate_snapshots_tenant_id_shape",
-            "tenant id contains a control character",
         ),
     ] {
         match admin.execute(statement.as_str()).await {
             Err(sqlx::Error::Database(e)) => {
                 assert_eq!(e.code().as_deref(), Some("23514"), "{statement}: {}", e.message());
                 assert_eq!(e.constraint(), Some(constraint), "{statement}");
-                assert_eq!(e.message(), says, "{statement}");
             }
             other => panic!("{statement}: expected a check violation, got {other:?}"),
         }

@@ -39,11 +39,6 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "index diet",
         sql: include_str!("../../migrations/0002_index_diet.sql"),
     },
-    Migration {
-        version: 3,
-        name: "row checks",
-        sql: include_str!("../../migrations/0003_row_checks.sql"),
-    },
 ];
 
 /// Any 64-bit number serves as the advisory lock key, as long as it is always the same.
