@@ -19,7 +19,7 @@ database of its own, and prints one JSON line per measurement and a table at the
 --instrumented installs a Prometheus recorder and a tracing subscriber (INFO, into a
 sink) first, to compare with a run without. --group-commit sets ACCI's group commit:
 off, or how many append calls may be in flight and, after a colon, how many appends a
-batch carries at most (default 4:64).";
+batch carries at most (default 1:64).";
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Option<Config>, Error> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());

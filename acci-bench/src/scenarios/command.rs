@@ -151,17 +151,25 @@ pub(crate) async fn run(
         done as f64 / elapsed[slot].as_secs_f64()
     };
     let raw_rate = rate(System::Raw);
+    // The targets: from one client ACCI keeps level with the careful program, and with
+    // the cache gets within a tenth of the floor (what one client can get at all); from
+    // many, group commit takes it past the program, and the cache to twice it.
+    let (loading, cached) = if clients == 1 {
+        (Bound::AtLeast(1.0), Bound::Reported)
+    } else {
+        (Bound::AtLeast(1.2), Bound::AtLeast(2.0))
+    };
     report.check(Check::new(
         name,
         "acci/raw throughput (every command loads)",
         rate(System::Acci) / raw_rate,
-        Bound::AtLeast(0.9),
+        loading,
     ));
     report.check(Check::new(
         name,
         "acci+cache/raw throughput",
         rate(System::AcciCached) / raw_rate,
-        Bound::AtLeast(1.8),
+        cached,
     ));
     report.check(Check::new(
         name,
@@ -173,7 +181,11 @@ pub(crate) async fn run(
         name,
         "acci+cache/floor throughput",
         rate(System::AcciCached) / rate(System::Floor),
-        Bound::Reported,
+        if clients == 1 {
+            Bound::AtLeast(0.9)
+        } else {
+            Bound::Reported
+        },
     ));
     Ok(())
 }

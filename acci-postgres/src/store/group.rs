@@ -31,10 +31,12 @@ pub struct GroupCommit {
     /// (default 64).
     pub max_batch: usize,
     /// How many append calls of the store may be in flight at once, at least 1 (default
-    /// 4). An append that finds fewer in flight runs at once; the others queue and go in
+    /// 1). An append that finds fewer in flight runs at once; the others queue and go in
     /// the next batch. More calls in flight keep more connections (and server cores)
-    /// writing; fewer make bigger batches. Keep it below the pool's size, so that loads
-    /// and batches do not wait for each other's connections.
+    /// writing; fewer make bigger batches. The default is what measured best with 16
+    /// clients on a 2-core server (`docs/performance.md`, "Group commit"); raise it for a
+    /// server with cores to spare. Keep it below the pool's size, so that loads and
+    /// batches do not wait for each other's connections.
     pub max_in_flight: usize,
 }
 
@@ -42,7 +44,7 @@ impl Default for GroupCommit {
     fn default() -> Self {
         Self {
             max_batch: 64,
-            max_in_flight: 4,
+            max_in_flight: 1,
         }
     }
 }
