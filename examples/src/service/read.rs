@@ -27,9 +27,10 @@ pub(crate) enum ReadSide {
         projection: Arc<InMemoryProjection<AccountView>>,
         reader: acci_core::projection::InMemoryReadModels,
     },
-    /// On PostgreSQL: the projection runner runs in this process.
+    /// On PostgreSQL: the projection runner runs in this process (boxed: it is most of
+    /// the enum's size, and the enum lives in the service's state).
     Postgres {
-        runner: ProjectionRunner<AccountView>,
+        runner: Box<ProjectionRunner<AccountView>>,
         reader: PgReadModels,
         health: HealthCheck,
     },
@@ -103,7 +104,7 @@ impl ReadSide {
             }
         });
         ReadSide::Postgres {
-            runner,
+            runner: Box::new(runner),
             reader: PgReadModels::from_pool(pools.reader),
             health,
         }
