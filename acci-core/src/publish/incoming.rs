@@ -48,14 +48,6 @@ pub enum IncomingError {
         /// What it should hold.
         expected: &'static str,
     },
-    /// The message id and the event id disagree.
-    #[error("the message id `{message_id}` is not the event id `{event_id}`")]
-    IdMismatch {
-        /// The broker's message id.
-        message_id: String,
-        /// The event id in the headers.
-        event_id: String,
-    },
     /// The payload is not JSON text.
     #[error("the payload is not JSON: {0}")]
     Payload(#[source] serde_json::Error),
