@@ -142,6 +142,7 @@ async fn thousands_of_events_arrive_complete_and_in_order_per_stream() {
     assert_eq!(assert_delivered(&publisher.kept(), &expected), 0);
     assert!(relay.checkpoint().await.unwrap() >= Some(head(&db).await));
     assert_eq!(relay.catch_up().await.unwrap(), 0, "nothing twice");
+    assert_eq!(relay.sample_lag().await.unwrap().lag_events, 0);
     assert_eq!(publisher.kept_count(), 3_000);
 }
 

@@ -25,6 +25,7 @@ use super::error::RelayError;
 use super::options::RelayOptions;
 use super::window::Window;
 use crate::error::store_error;
+use crate::observability::{ProjectionLag, SampleLag, sample_projection_lag};
 use crate::projection::{
     Advance, Checkpoint, Counts, DeadLetter, EVENTS_CHANNEL, EventFailure, Lock,
     detached_connection, list_dead_letters, park, park_unreadable, retry_wait, unlock,
@@ -180,6 +181,18 @@ impl<P: Publisher> Relay<P> {
     pub async fn checkpoint(&self) -> Result<Option<LogPosition>, RelayError> {
         let row = Checkpoint::live(self.name).read(&self.pool).await?;
         Ok(row.map(|row| row.position))
+    }
+
+    /// How far the relay trails the log's head: the committed events it selects after
+    /// its checkpoint (of every tenant, even for a relay of one: an upper bound there),
+    /// and the age of the oldest; recorded in the projection lag gauges under the
+    /// relay's name.
+    pub async fn sample_lag(&self) -> Result<ProjectionLag, RelayError> {
+        let position = Checkpoint::live(self.name)
+            .read_prepared(&self.pool)
+            .await?
+            .position;
+        Ok(sample_projection_lag(&self.pool, self.name, position, self.events.as_deref()).await?)
     }
 
     /// The events the broker refused, which the relay parked, oldest first.
@@ -516,5 +529,28 @@ impl<P: Publisher> Relay<P> {
         progress.saved = stuck.position;
         progress.settled = stuck.position;
         Ok(())
+    }
+}
+
+impl<P: Publisher> SampleLag for Relay<P> {
+    fn projection(&self) -> &'static str {
+        self.name
+    }
+
+    fn sample(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<ProjectionLag, crate::RunnerError>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            self.sample_lag().await.map_err(|error| match error {
+                RelayError::Runner(error) => error,
+                other => crate::RunnerError::Store(StoreError::Backend {
+                    message: other.to_string(),
+                    retryable: other.is_retryable(),
+                    source: Some(Box::new(other)),
+                }),
+            })
+        })
     }
 }
