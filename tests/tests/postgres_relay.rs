@@ -200,7 +200,7 @@ async fn a_refused_message_is_parked_and_the_relay_goes_on() {
         let refused = message.header("acci-aggregate-id") == Some("account.3")
             && message.header("acci-tenant") == Some("tenant-1")
             && message.header("acci-sequence") == Some("4");
-        refused.then(|| PublishError::TooLarge {
+        refused.then_some(PublishError::TooLarge {
             size: 2_000_000,
             limit: 1_000_000,
         })

@@ -298,7 +298,7 @@ async fn a_subscriber_receives_the_kinds_it_subscribed_to() {
 
     let mut subscriber = InMemorySubscriber::new(&broker, DefaultSubject::default());
     subscriber
-        .subscribe(None, &[counted.clone()])
+        .subscribe(None, std::slice::from_ref(&counted))
         .await
         .unwrap();
     let first = subscriber.next().await.unwrap().unwrap();
