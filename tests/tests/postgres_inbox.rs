@@ -208,3 +208,24 @@ async fn bad_consumer_names_and_message_ids_are_refused_before_any_io() {
         assert!(error.to_string().contains(what), "{error}");
     }
 }
+
+/// Every public async fn of the relay and the inbox returns a `Send` future, so that a
+/// service can spawn them.
+#[allow(dead_code, clippy::let_underscore_future)]
+fn the_futures_are_send(
+    relay: acci_postgres::relay::Relay<InMemoryPublisher>,
+    inbox: Inbox,
+    message: IncomingMessage,
+    mut subscriber: InMemorySubscriber,
+) {
+    fn send<T>(_: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + '_>>) {}
+    send(Box::pin(relay.run(async {})));
+    send(Box::pin(relay.catch_up()));
+    send(Box::pin(relay.checkpoint()));
+    send(Box::pin(relay.dead_letters()));
+    send(Box::pin(relay.sample_lag()));
+    send(Box::pin(inbox.process("c", "m", None, async |_| Ok(()))));
+    send(Box::pin(inbox.handle(&Seen, &message)));
+    send(Box::pin(inbox.is_processed("c", "m")));
+    send(Box::pin(inbox.consume(&Seen, &mut subscriber)));
+}

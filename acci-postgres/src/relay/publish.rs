@@ -224,7 +224,7 @@ impl<P: Publisher> Relay<P> {
         loop {
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
-                result = self.run_while_active() => {
+                result = self.run_while_active(&mut streak) => {
                     if let Err(error) = result {
                         streak = streak.saturating_add(1);
                         let wait = retry_wait(self.options.standby_interval, streak);
@@ -238,7 +238,9 @@ impl<P: Publisher> Relay<P> {
         }
     }
 
-    async fn run_while_active(&self) -> Result<(), RelayError> {
+    /// One turn of [`run`](Self::run): wait for the lock, then publish until something
+    /// fails. `streak` counts the turns failed in a row; a drain that succeeds clears it.
+    async fn run_while_active(&self, streak: &mut u32) -> Result<(), RelayError> {
         let mut conn = detached_connection(&self.pool).await?;
         wait_for_lock(
             &mut conn,
@@ -248,12 +250,12 @@ impl<P: Publisher> Relay<P> {
         )
         .await?;
         tracing::info!(relay = self.name, "active relay");
-        let result = self.work(&mut conn).await;
+        let result = self.work(&mut conn, streak).await;
         unlock(&mut conn, Lock::Active, self.name).await;
         result
     }
 
-    async fn work(&self, conn: &mut PgConnection) -> Result<(), RelayError> {
+    async fn work(&self, conn: &mut PgConnection, streak: &mut u32) -> Result<(), RelayError> {
         let mut listener = PgListener::connect_with(&self.pool)
             .await
             .map_err(|e| store_error(e, "listening"))?;
@@ -262,9 +264,13 @@ impl<P: Publisher> Relay<P> {
             .await
             .map_err(|e| store_error(e, "listening"))?;
         let mut from = self.start(conn).await?;
-        Checkpoint::live(self.name).clear_error(&mut *conn).await?;
         loop {
             self.drain(conn, from).await?;
+            if *streak > 0 {
+                // Caught up after failed turns: the status says so at once.
+                Checkpoint::live(self.name).clear_error(&mut *conn).await?;
+                *streak = 0;
+            }
             from = Checkpoint::live(self.name)
                 .read_prepared(&mut *conn)
                 .await?
