@@ -395,3 +395,101 @@ async fn a_relay_for_one_tenant_and_some_kinds_publishes_only_those() {
         "past the filtered event"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_store_cannot_hand_out_is_parked_and_the_relay_goes_on() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    let mut expected = fill(&store, 1, 3, 4).await;
+    // Written past the API: nested deeper than any reader hands out.
+    let mut too_deep = serde_json::json!(1);
+    for _ in 0..acci_core::MAX_READ_JSON_DEPTH + 10 {
+        too_deep = serde_json::json!({ "a": too_deep });
+    }
+    let bad = stream("tenant-0", "bad");
+    sqlx::query(
+        "INSERT INTO event_store.events (event_id, tenant_id, aggregate_type, aggregate_id, \
+         sequence, event_type, schema_version, data, metadata) \
+         VALUES (gen_random_uuid(), $1, $2, $3, 1, 'Counted', 1, $4::text::jsonb, '{}')",
+    )
+    .bind(bad.tenant.as_str())
+    .bind(&*bad.aggregate_type)
+    .bind(bad.aggregate_id.as_str())
+    .bind(too_deep.to_string())
+    .execute(&db.pool_as(None, 1).await)
+    .await
+    .unwrap();
+    for (id, n) in fill(&store, 1, 3, 2).await {
+        *expected.entry(id).or_insert(0) += n;
+    }
+    let publisher = InMemoryPublisher::new();
+    let relay = relay(&db, &publisher).await;
+
+    assert_eq!(drain(&relay, &db).await, 18);
+    assert_eq!(assert_delivered(&publisher.kept(), &expected), 0);
+    let letters = relay.dead_letters().await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].error.contains("cannot be read"),
+        "{}",
+        letters[0].error
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_refused_by_the_client_or_the_subject_rule_is_parked() {
+    #[derive(Debug)]
+    struct NoTenantTwo;
+    impl acci_core::publish::SubjectRule for NoTenantTwo {
+        fn subject(&self, event: &acci_core::StoredEvent) -> Result<String, String> {
+            match event.stream.tenant.as_str() {
+                "tenant-2" => Err("tenant-2 is not routed".into()),
+                tenant => Ok(format!("events.{tenant}")),
+            }
+        }
+        fn pattern(&self, _: Option<&acci_core::TenantId>, _: &acci_core::EventKind) -> String {
+            "events.*".into()
+        }
+    }
+    let db = TestDatabase::create().await;
+    fill(&db.store().await, 3, 2, 3).await;
+    let publisher = InMemoryPublisher::new();
+    // The client refuses before sending (a header it cannot carry, say).
+    publisher.fail_at(2, PublishError::Refused("a header too long".into()));
+    let relay = relay(&db, &publisher).await.with_subject(NoTenantTwo);
+
+    assert_eq!(drain(&relay, &db).await, 18 - 6 - 1);
+    let letters = relay.dead_letters().await.unwrap();
+    assert_eq!(letters.len(), 7);
+    assert!(
+        letters
+            .iter()
+            .any(|l| l.error.contains("a header too long"))
+    );
+    assert_eq!(
+        letters
+            .iter()
+            .filter(|l| l.error.contains("tenant-2 is not routed"))
+            .count(),
+        6
+    );
+    // The second event of the log is missing at the consumer; every other of tenants 0
+    // and 1 arrives in order.
+    let kept = publisher.kept();
+    assert!(kept.iter().all(|m| m.subject != "events.tenant-2"));
+    let second = letters
+        .iter()
+        .find(|l| l.error.contains("a header too long"))
+        .unwrap();
+    let mut seen: BTreeMap<StreamId, Vec<u64>> = BTreeMap::new();
+    for message in &kept {
+        let event = message.to_incoming().decode_stored().unwrap();
+        seen.entry(event.stream).or_default().push(event.sequence);
+    }
+    let total: usize = seen.values().map(Vec::len).sum();
+    assert_eq!(total, 11);
+    for sequences in seen.values() {
+        assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+    }
+    assert!(!kept.iter().any(|m| m.position == second.position));
+}
