@@ -49,7 +49,7 @@ struct State {
 /// at once, unless told otherwise: [`fail_at`](Self::fail_at),
 /// [`nack_at`](Self::nack_at), [`stall_at`](Self::stall_at) a given publish call,
 /// [`refuse_if`](Self::refuse_if) for messages it never takes,
-/// [`hold_confirmations`](Self::hold_confirmations) to keep a window open. Clones share
+/// [`hold_after`](Self::hold_after) a call to keep a window open. Clones share
 /// the broker.
 ///
 /// Like RabbitMQ it cannot say what a relay published last, unless made
@@ -59,8 +59,8 @@ struct State {
 #[derive(Clone)]
 pub struct InMemoryPublisher {
     state: Arc<Mutex<State>>,
-    /// Whether confirmations may resolve; they wait while it is `false`.
-    gate: Arc<watch::Sender<bool>>,
+    /// The last publish call whose confirmation may resolve; later ones wait.
+    gate: Arc<watch::Sender<u64>>,
     /// Confirmations handed out and not resolved or dropped yet.
     in_flight: Arc<AtomicUsize>,
 }
@@ -87,7 +87,7 @@ impl InMemoryPublisher {
     pub fn new() -> Self {
         Self {
             state: Arc::default(),
-            gate: Arc::new(watch::Sender::new(true)),
+            gate: Arc::new(watch::Sender::new(u64::MAX)),
             in_flight: Arc::default(),
         }
     }
@@ -127,15 +127,22 @@ impl InMemoryPublisher {
         self.state().refuse = Some(Arc::new(refuse));
     }
 
-    /// Keeps every confirmation waiting (the messages are kept) until
-    /// [`release_confirmations`](Self::release_confirmations).
+    /// Keeps the confirmations of publish calls after `call` (counted from 1) waiting,
+    /// the messages kept, until
+    /// [`release_confirmations`](Self::release_confirmations): a window held open.
+    pub fn hold_after(&self, call: u64) {
+        self.gate.send_replace(call);
+    }
+
+    /// Keeps the confirmations of the publish calls from now on waiting; see
+    /// [`hold_after`](Self::hold_after).
     pub fn hold_confirmations(&self) {
-        self.gate.send_replace(false);
+        self.hold_after(self.attempts());
     }
 
     /// Lets the confirmations held, and all later ones, resolve.
     pub fn release_confirmations(&self) {
-        self.gate.send_replace(true);
+        self.gate.send_replace(u64::MAX);
     }
 
     /// Sets what [`Publisher::last_published`] answers.
@@ -176,12 +183,12 @@ impl Drop for InFlight {
 #[async_trait]
 impl Publisher for InMemoryPublisher {
     async fn publish(&self, message: OutgoingMessage) -> Result<Confirmation, PublishError> {
-        let fault = {
+        let (call, fault) = {
             let mut state = self.state();
             state.attempts += 1;
             let call = state.attempts;
             let refused = state.refuse.as_ref().and_then(|refuse| refuse(&message));
-            match (state.faults.remove(&call), refused) {
+            let fault = match (state.faults.remove(&call), refused) {
                 (Some(Fault::Fail(error)), _) => return Err(error),
                 (Some(Fault::Nack(error)), _) | (None, Some(error)) => Some(error),
                 (Some(Fault::Stall), _) => {
@@ -192,7 +199,8 @@ impl Publisher for InMemoryPublisher {
                     state.kept.push(message);
                     None
                 }
-            }
+            };
+            (call, fault)
         };
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let guard = InFlight(Arc::clone(&self.in_flight));
@@ -204,7 +212,7 @@ impl Publisher for InMemoryPublisher {
             }
             // The sender lives as long as any clone of the broker; a broker dropped
             // meanwhile is a lost connection.
-            gate.wait_for(|open| *open)
+            gate.wait_for(|open| call <= *open)
                 .await
                 .map(|_| ())
                 .map_err(|_| PublishError::Connection("the broker is gone".into()))
