@@ -6,6 +6,7 @@
 //! [`RelayOptions`] sets the window and the timeouts, [`RelayError`] is what its calls
 //! return. `docs/integration.md` states the guarantees.
 
+mod drain;
 mod error;
 mod options;
 mod publish;
