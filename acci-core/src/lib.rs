@@ -9,6 +9,7 @@ mod ids;
 mod metadata;
 pub mod observability;
 pub mod projection;
+pub mod publish;
 pub mod query;
 mod repository;
 mod store;

@@ -23,8 +23,10 @@ pub mod health;
 mod migrate;
 pub mod observability;
 pub mod projection;
+pub mod relay;
 mod rows;
 mod store;
+pub mod subscribe;
 
 pub use migrate::{FUNCTIONS, MIGRATIONS, Migration, SqlFunction};
 pub use projection::{FailurePolicy, PgReadModels, ProjectionRunner, RunnerError, RunnerOptions};

@@ -182,10 +182,10 @@ pub(crate) async fn sample_projection_lag(
     pool: &PgPool,
     projection: &'static str,
     position: LogPosition,
-    kinds: &[acci_core::EventKind],
+    kinds: Option<&[acci_core::EventKind]>,
 ) -> Result<ProjectionLag, StoreError> {
     let doing = format!("sampling the lag of `{projection}`");
-    let (aggregate_types, event_types) = crate::store::event_filter(Some(kinds));
+    let (aggregate_types, event_types) = crate::store::event_filter(kinds);
     let mut tx = all_tenants(pool, &doing).await?;
     let row = sqlx::query(include_str!("../sql/projection/lag_head.sql"))
         .bind(position.commit.to_string())

@@ -36,3 +36,7 @@ pub struct Cache;
 /// `docs/operations.md`.
 #[doc = include_str!("../../docs/operations.md")]
 pub struct Operations;
+
+/// `docs/integration.md`.
+#[doc = include_str!("../../docs/integration.md")]
+pub struct Integration;

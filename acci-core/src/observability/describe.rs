@@ -91,4 +91,24 @@ pub fn describe_metrics() {
         Unit::Seconds,
         "Age of the oldest transaction holding the readable horizon; 0 when none"
     );
+    describe_counter!(
+        RELAY_PUBLISHED_TOTAL,
+        "Messages a relay handed to its broker, repeats after a failure included"
+    );
+    describe_counter!(
+        RELAY_CONFIRMED_TOTAL,
+        "Messages the broker confirmed, which the relay's checkpoint moved over"
+    );
+    describe_counter!(
+        RELAY_RETRIES_TOTAL,
+        "Times a relay published again from its first unconfirmed message"
+    );
+    describe_counter!(
+        RELAY_PARKED_TOTAL,
+        "Events a relay parked in its dead letters because the broker refused them"
+    );
+    describe_gauge!(
+        RELAY_IN_FLIGHT,
+        "Messages a relay published whose confirmation it still waits for"
+    );
 }

@@ -59,6 +59,22 @@ pub const LOG_HORIZON_LAG_EVENTS: &str = "acci_log_horizon_lag_events";
 pub const LOG_HORIZON_OLDEST_TRANSACTION_AGE_SECONDS: &str =
     "acci_log_horizon_oldest_transaction_age_seconds";
 
+/// Messages a relay handed to its broker, repeats after a failure included. Label:
+/// [`RELAY`].
+pub const RELAY_PUBLISHED_TOTAL: &str = "acci_relay_published_total";
+/// Messages the broker confirmed, which the relay's checkpoint moved over. Label:
+/// [`RELAY`].
+pub const RELAY_CONFIRMED_TOTAL: &str = "acci_relay_confirmed_total";
+/// Times a relay published again from its first unconfirmed message, after a lost
+/// connection, a negative acknowledgement or a confirmation that timed out. Label:
+/// [`RELAY`].
+pub const RELAY_RETRIES_TOTAL: &str = "acci_relay_retries_total";
+/// Events a relay parked in its dead letters because the broker refused them. Label:
+/// [`RELAY`].
+pub const RELAY_PARKED_TOTAL: &str = "acci_relay_parked_total";
+/// Messages a relay published whose confirmation it still waits for. Label: [`RELAY`].
+pub const RELAY_IN_FLIGHT: &str = "acci_relay_in_flight";
+
 /// Every metric name above, in the order `docs/operations.md` lists them.
 pub const METRICS: &[&str] = &[
     COMMAND_DURATION_SECONDS,
@@ -80,6 +96,11 @@ pub const METRICS: &[&str] = &[
     PROJECTION_LAG_SECONDS,
     LOG_HORIZON_LAG_EVENTS,
     LOG_HORIZON_OLDEST_TRANSACTION_AGE_SECONDS,
+    RELAY_PUBLISHED_TOTAL,
+    RELAY_CONFIRMED_TOTAL,
+    RELAY_RETRIES_TOTAL,
+    RELAY_PARKED_TOTAL,
+    RELAY_IN_FLIGHT,
 ];
 
 /// Label: the aggregate's [`TYPE`](crate::Aggregate::TYPE).
@@ -98,6 +119,10 @@ pub const QUERY: &str = "query";
 pub const CACHE_OPERATION: &str = "operation";
 /// Label: the projection's name.
 pub const PROJECTION: &str = "projection";
+/// Label: the relay's name. A relay's lag is recorded in [`PROJECTION_LAG_EVENTS`] and
+/// [`PROJECTION_LAG_SECONDS`] under its name as the [`PROJECTION`]: a relay is a
+/// projection kind, with the same checkpoint.
+pub const RELAY: &str = "relay";
 /// Label: the tenant, only when [`TenantLabels`](super::TenantLabels) is on.
 pub const TENANT: &str = "tenant";
 
@@ -112,6 +137,9 @@ pub const SPAN_APPEND: &str = "acci.append";
 pub const SPAN_PROJECTION_BATCH: &str = "acci.projection.batch";
 /// Span: one read-model query.
 pub const SPAN_QUERY: &str = "acci.query";
+/// Span: one turn of a relay publishing events, from its checkpoint to where it caught
+/// up or failed.
+pub const SPAN_RELAY_PUBLISH: &str = "acci.relay.publish";
 
 /// Every span name above.
 pub const SPANS: &[&str] = &[
@@ -120,4 +148,5 @@ pub const SPANS: &[&str] = &[
     SPAN_APPEND,
     SPAN_PROJECTION_BATCH,
     SPAN_QUERY,
+    SPAN_RELAY_PUBLISH,
 ];

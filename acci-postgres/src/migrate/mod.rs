@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "index diet",
         sql: include_str!("../../migrations/0002_index_diet.sql"),
     },
+    Migration {
+        version: 4,
+        name: "inbox",
+        sql: include_str!("../../migrations/0004_inbox.sql"),
+    },
 ];
 
 /// Any 64-bit number serves as the advisory lock key, as long as it is always the same.

@@ -174,6 +174,24 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// Creates the checkpoint at the start of the log, at `version`, unless it exists.
+    pub(crate) async fn ensure(
+        self,
+        conn: &mut PgConnection,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(self.key())
+        .bind(version_param(version))
+        .execute(conn)
+        .await
+        .map_err(|e| store_error(e, &self.doing("creating the checkpoint")))?;
+        Ok(())
+    }
+
     /// Puts the checkpoint back to the start of the log, at `version`, nothing counted;
     /// creates it if missing.
     pub(crate) async fn reset(

@@ -162,31 +162,37 @@ impl<M: RunnerModel> Runner<M> {
 
     /// The events this projection parked, oldest first.
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, RunnerError> {
-        let rows = sqlx::query(include_str!("../../sql/projection/dead_letter_list.sql"))
-            .bind(self.model.name())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| store_error(e, "listing dead letters"))?;
-        let letters = rows
-            .iter()
-            .map(|row| {
-                Ok(DeadLetter {
-                    event_id: EventId::from(
-                        row.try_get::<uuid::Uuid, _>("event_id").map_err(corrupt)?,
-                    ),
-                    event_type: row.try_get("event_type").map_err(corrupt)?,
-                    position: log_position(
-                        &row.try_get::<String, _>("transaction_id")
-                            .map_err(corrupt)?,
-                        row.try_get("position").map_err(corrupt)?,
-                    )?,
-                    error: row.try_get("error").map_err(corrupt)?,
-                    attempts: u32::try_from(row.try_get::<i32, _>("attempts").map_err(corrupt)?)
-                        .unwrap_or(0),
-                    parked_at: row.try_get("parked_at").map_err(corrupt)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(letters)
+        Ok(list_dead_letters(&self.pool, self.model.name()).await?)
     }
+}
+
+/// The events the projection (or relay) `name` parked, oldest first.
+pub(crate) async fn list_dead_letters(
+    pool: &sqlx::PgPool,
+    name: &str,
+) -> Result<Vec<DeadLetter>, StoreError> {
+    let rows = sqlx::query(include_str!("../../sql/projection/dead_letter_list.sql"))
+        .bind(name)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| store_error(e, "listing dead letters"))?;
+    let letters = rows
+        .iter()
+        .map(|row| {
+            Ok(DeadLetter {
+                event_id: EventId::from(row.try_get::<uuid::Uuid, _>("event_id").map_err(corrupt)?),
+                event_type: row.try_get("event_type").map_err(corrupt)?,
+                position: log_position(
+                    &row.try_get::<String, _>("transaction_id")
+                        .map_err(corrupt)?,
+                    row.try_get("position").map_err(corrupt)?,
+                )?,
+                error: row.try_get("error").map_err(corrupt)?,
+                attempts: u32::try_from(row.try_get::<i32, _>("attempts").map_err(corrupt)?)
+                    .unwrap_or(0),
+                parked_at: row.try_get("parked_at").map_err(corrupt)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(letters)
 }

@@ -102,6 +102,10 @@ pub enum EventFailure {
     /// `project`, or a hand-written projection's `handle`, panicked.
     #[error("the projection panicked: {0}")]
     Panicked(String),
+    /// The broker refused the event's message for good (no queue takes its subject, it
+    /// is too large): a relay parks it.
+    #[error("the broker refused the event: {0}")]
+    Unpublishable(acci_core::publish::PublishError),
     /// The store could not hand the event out at all
     /// ([`StoreError::Unreadable`]: written past the API by raw SQL, its JSON nests too
     /// deep or its metadata is malformed); no projection can read it.

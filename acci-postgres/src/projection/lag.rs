@@ -19,10 +19,13 @@ impl<M: RunnerModel> Runner<M> {
     pub async fn sample_lag(&self) -> Result<ProjectionLag, RunnerError> {
         let name = self.model.name();
         let checkpoint = Checkpoint::live(name).read_prepared(&self.pool).await?;
-        Ok(
-            sample_projection_lag(&self.pool, name, checkpoint.position, self.model.events())
-                .await?,
+        Ok(sample_projection_lag(
+            &self.pool,
+            name,
+            checkpoint.position,
+            Some(self.model.events()),
         )
+        .await?)
     }
 }
 

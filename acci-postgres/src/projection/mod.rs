@@ -27,15 +27,20 @@ mod tables;
 mod unreadable;
 
 pub use batch::RowMemory;
+pub(crate) use checkpoint::{Advance, Checkpoint, Counts};
 pub use dead_letters::{DeadLetter, Replayed};
+pub(crate) use dead_letters::{list_dead_letters, park};
 pub use error::{BatchError, EventFailure, HandleError, RunnerError};
 pub(crate) use health::lease_key;
+pub(crate) use lease::{Lock, detached_connection, unlock, wait_for_lock};
 pub use model::{Custom, CustomProjection, RunnerModel, Table};
 pub use observer::OBSERVER_TIMEOUT;
 pub use options::{FailurePolicy, RunnerOptions};
 pub use query::PgReadModels;
+pub(crate) use runner::retry_wait;
 pub use runner::{CustomProjectionRunner, MAX_RETRY_WAIT, ProjectionRunner, Runner};
 pub use status::{Failing, ProjectionState, RunnerStatus};
+pub(crate) use unreadable::park_unreadable;
 
 /// The schema read-model tables live in.
 pub const READ_MODEL_SCHEMA: &str = "read_models";

@@ -352,7 +352,7 @@ pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 /// The wait after `streak` failed turns in a row: `first`, doubled each turn, at most
 /// [`MAX_RETRY_WAIT`].
-fn retry_wait(first: Duration, streak: u32) -> Duration {
+pub(crate) fn retry_wait(first: Duration, streak: u32) -> Duration {
     let doubled = first.saturating_mul(1 << streak.saturating_sub(1).min(16));
     doubled.min(MAX_RETRY_WAIT).max(first.min(MAX_RETRY_WAIT))
 }

@@ -73,7 +73,7 @@ pub(crate) async fn set_aside_unreadable<M: RunnerModel>(
 /// Parks `event_id`, which the store could not hand out ([`EventFailure::Unreadable`]),
 /// for `projection`: its envelope is read from the log row by id, inside the batch's
 /// transaction (which reads every tenant).
-async fn park_unreadable(
+pub(crate) async fn park_unreadable(
     projection: &str,
     conn: &mut PgConnection,
     event_id: EventId,
