@@ -40,9 +40,9 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0002_index_diet.sql"),
     },
     Migration {
-        version: 4,
+        version: 3,
         name: "inbox",
-        sql: include_str!("../../migrations/0004_inbox.sql"),
+        sql: include_str!("../../migrations/0003_inbox.sql"),
     },
 ];
 

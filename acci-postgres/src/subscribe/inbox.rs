@@ -1,5 +1,5 @@
 //! [`Inbox`]: message ids a consumer processed, recorded in the same transaction as its
-//! writes (table `inbox.processed`, migration 0004), so that a redelivered message is
+//! writes (table `inbox.processed`, migration 0003), so that a redelivered message is
 //! processed once.
 
 use acci_core::StoreError;
