@@ -165,13 +165,7 @@ impl Checkpoint {
         conn: &mut PgConnection,
         version: u32,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2)")
-            .bind(self.key())
-            .bind(version_param(version))
-            .execute(conn)
-            .await
-            .map_err(|e| store_error(e, &self.doing("creating the checkpoint")))?;
-        Ok(())
+        self.insert(conn, version, "").await
     }
 
     /// Creates the checkpoint at the start of the log, at `version`, unless it exists.
@@ -180,10 +174,21 @@ impl Checkpoint {
         conn: &mut PgConnection,
         version: u32,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2) \
-             ON CONFLICT (name) DO NOTHING",
-        )
+        self.insert(conn, version, " ON CONFLICT (name) DO NOTHING")
+            .await
+    }
+
+    /// The insert of [`create`](Self::create) and [`ensure`](Self::ensure), with what
+    /// follows it (`on_conflict`).
+    async fn insert(
+        self,
+        conn: &mut PgConnection,
+        version: u32,
+        on_conflict: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO projections.checkpoints (name, version) VALUES ($1, $2){on_conflict}"
+        ))
         .bind(self.key())
         .bind(version_param(version))
         .execute(conn)
