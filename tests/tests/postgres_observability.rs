@@ -99,6 +99,16 @@ async fn catch_up_to<M: RunnerModel>(runner: &Runner<M>, position: LogPosition) 
     }
 }
 
+/// Waits until no committed event of this database is above the readable horizon, which
+/// other tests' transactions on the server may hold for a moment.
+async fn wait_for_open_horizon(pool: &sqlx::PgPool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sample_log_horizon(pool).await.unwrap().lag_events > 0 {
+        assert!(Instant::now() < deadline, "the horizon stayed closed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[test]
 fn a_batch_is_a_root_span_that_links_to_the_stored_trace_contexts() {
     let (_, spans, metrics) = capture(|| async {
@@ -108,7 +118,10 @@ fn a_batch_is_a_root_span_that_links_to_the_stored_trace_contexts() {
         for i in 0..3 {
             last = tick(&clocks, "c-1", i).await;
         }
-        let runner = ProjectionRunner::<ClockTicks>::new(db.pool_as(Some(READER_LOGIN), 2).await);
+        let runner_pool = db.pool_as(Some(READER_LOGIN), 2).await;
+        // One batch is asserted below, so the three events must all be readable first.
+        wait_for_open_horizon(&runner_pool).await;
+        let runner = ProjectionRunner::<ClockTicks>::new(runner_pool);
         catch_up_to(&runner, last).await;
     });
     let batches: Vec<_> = spans
