@@ -190,6 +190,39 @@ async fn the_same_handler_runs_in_process_on_the_log() {
     assert_eq!(n, (0..30).sum::<i64>());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_forgets_only_old_records_of_its_consumer() {
+    let db = database().await;
+    let messages = published(&db, &InMemoryPublisher::new(), 3).await;
+    let inbox = Inbox::new(db.pool_as(Some(APP_LOGIN), 2).await);
+    for message in &messages {
+        inbox.handle(&Seen, message).await.unwrap();
+    }
+    inbox
+        .process("another consumer", "m-1", None, async |_| Ok(()))
+        .await
+        .unwrap();
+    // Two of Seen's records are a day old.
+    sqlx::query(
+        "UPDATE inbox.processed SET processed_at = processed_at - interval '1 day' \
+         WHERE consumer = $1 AND message_id <> $2",
+    )
+    .bind(Seen::NAME)
+    .bind(messages[2].message_id.as_deref().unwrap())
+    .execute(&db.pool_as(None, 1).await)
+    .await
+    .unwrap();
+
+    let hour = Duration::from_secs(3600);
+    assert_eq!(inbox.prune(Seen::NAME, hour).await.unwrap(), 2);
+    assert_eq!(inbox.prune(Seen::NAME, hour).await.unwrap(), 0);
+    let kept = messages[2].message_id.as_deref().unwrap();
+    assert!(inbox.is_processed(Seen::NAME, kept).await.unwrap());
+    assert!(inbox.is_processed("another consumer", "m-1").await.unwrap());
+    let error = inbox.prune(Seen::NAME, Duration::ZERO).await.unwrap_err();
+    assert!(error.to_string().contains("inbox retention"), "{error}");
+}
+
 #[tokio::test]
 async fn bad_consumer_names_and_message_ids_are_refused_before_any_io() {
     let pool = sqlx::PgPool::connect_lazy("postgres://nobody@127.0.0.1:9/none").unwrap();

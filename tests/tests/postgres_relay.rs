@@ -487,3 +487,81 @@ async fn a_send_refused_by_the_client_or_the_subject_rule_is_parked() {
     }
     assert!(!kept.iter().any(|m| m.position == second.position));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_events_go_out_again_once_the_broker_takes_them() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let db = TestDatabase::create().await;
+    fill(&db.store().await, 1, 3, 4).await;
+    let publisher = InMemoryPublisher::new();
+    let refusing = Arc::new(AtomicBool::new(true));
+    let flag = Arc::clone(&refusing);
+    publisher.refuse_if(move |message| {
+        let poisoned = message.header("acci-aggregate-id") == Some("account.1")
+            && message.header("acci-sequence") == Some("2");
+        (poisoned && flag.load(Ordering::SeqCst))
+            .then(|| PublishError::Unroutable(message.subject.clone()))
+    });
+    let relay = relay(&db, &publisher).await;
+    assert_eq!(drain(&relay, &db).await, 11);
+    let parked = relay.dead_letters().await.unwrap();
+    assert_eq!(parked.len(), 1);
+
+    // Still refused: it stays, with one more attempt and the new error.
+    let replayed = relay.replay_dead_letters().await.unwrap();
+    assert_eq!((replayed.applied, replayed.still_failing), (0, 1));
+    let letters = relay.dead_letters().await.unwrap();
+    assert_eq!(letters[0].attempts, parked[0].attempts + 1);
+    assert!(
+        letters[0].error.contains("no queue or stream"),
+        "{}",
+        letters[0].error
+    );
+
+    // Taken now: published once more, out of the dead letters, the checkpoint unmoved.
+    refusing.store(false, Ordering::SeqCst);
+    let checkpoint = relay.checkpoint().await.unwrap();
+    let replayed = relay.replay_dead_letters().await.unwrap();
+    assert_eq!((replayed.applied, replayed.still_failing), (1, 0));
+    assert!(relay.dead_letters().await.unwrap().is_empty());
+    assert_eq!(relay.checkpoint().await.unwrap(), checkpoint);
+    let kept = publisher.kept();
+    assert_eq!(kept.len(), 12);
+    let last = kept.last().unwrap();
+    assert_eq!(last.message_id, parked[0].event_id.to_string());
+    assert_eq!(
+        relay.replay_dead_letters().await.unwrap(),
+        Default::default()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_check_watches_a_relay_as_a_projection() {
+    use acci_postgres::health::{HealthCheck, ProjectionTarget};
+
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    fill(&store, 1, 2, 3).await;
+    let publisher = InMemoryPublisher::new();
+    let relay = relay(&db, &publisher)
+        .await
+        .with_events([acci_core::EventKind::new("Account", "Counted")])
+        .unwrap();
+    let lag_of = async |relay: &Relay<InMemoryPublisher>| {
+        let check = HealthCheck::new(db.pool_as(None, 1).await, [ProjectionTarget::from(relay)]);
+        let report = check.check().await;
+        let reading = report
+            .checks
+            .iter()
+            .find_map(|c| c.projection.clone())
+            .expect("a reading of the relay");
+        assert_eq!(reading.projection, RELAY);
+        reading.lag_events
+    };
+    assert_eq!(drain(&relay, &db).await, 6);
+    assert_eq!(lag_of(&relay).await, 0);
+    fill(&store, 1, 2, 1).await;
+    assert_eq!(lag_of(&relay).await, 2);
+}

@@ -1,5 +1,6 @@
 //! [`HealthCheck`]: runs the checks against the database and judges them by the rules.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -15,12 +16,12 @@ use crate::store::event_filter;
 const LAG_COUNT_LIMIT: i32 = 10_000;
 
 /// A projection the health check watches: its name and the events it selects. Build one
-/// from a runner (`ProjectionTarget::from(&runner)`), which knows both, or from a name
+/// from a runner or a relay (`ProjectionTarget::from(&runner)`), which knows both, or from a name
 /// alone ([`named`](Self::named)), which counts every event of the log as its lag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectionTarget {
     name: String,
-    events: Option<&'static [EventKind]>,
+    events: Option<Cow<'static, [EventKind]>>,
 }
 
 impl ProjectionTarget {
@@ -36,7 +37,15 @@ impl ProjectionTarget {
     pub fn selecting(name: impl Into<String>, events: &'static [EventKind]) -> Self {
         Self {
             name: name.into(),
-            events: Some(events),
+            events: Some(Cow::Borrowed(events)),
+        }
+    }
+
+    /// The projection (or relay) `name`, selecting `events` known only at run time.
+    pub(crate) fn selecting_owned(name: impl Into<String>, events: Vec<EventKind>) -> Self {
+        Self {
+            name: name.into(),
+            events: Some(Cow::Owned(events)),
         }
     }
 
@@ -215,7 +224,7 @@ impl HealthCheck {
     }
 
     async fn projection(&self, target: &ProjectionTarget) -> Result<CheckResult, String> {
-        let (aggregate_types, event_types) = event_filter(target.events);
+        let (aggregate_types, event_types) = event_filter(target.events.as_deref());
         let row = sqlx::query(include_str!("../../sql/health/projection.sql"))
             .bind(&target.name)
             .bind(crate::projection::lease_key(&target.name))

@@ -97,37 +97,17 @@ impl<M: RunnerModel> Runner<M> {
             tx.execute("SELECT set_config('acci.all_tenants', 'on', true)")
                 .await
                 .map_err(|e| store_error(e, &doing))?;
-            let row = sqlx::query(include_str!("../../sql/projection/dead_letter_event.sql"))
-                .bind(letter.event_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| store_error(e, &doing))?
-                .ok_or_else(|| {
-                    corrupt(format!(
-                        "parked event {} is not in the log",
-                        letter.event_id
-                    ))
-                })?;
-            let applied = match crate::rows::stored_event(&row, None) {
+            let applied = match parked_event(&mut tx, &letter).await? {
                 Ok(event) => self.model.apply(&mut tx, vec![event], None, collect).await,
-                Err(StoreError::Unreadable { reason, .. }) => Err(BatchError::Event {
+                Err(reason) => Err(BatchError::Event {
                     event_id: letter.event_id,
                     position: letter.position,
                     error: EventFailure::Unreadable { reason },
                 }),
-                Err(error) => Err(error.into()),
             };
             match applied {
                 Ok(()) => {
-                    sqlx::query(
-                        "DELETE FROM projections.dead_letters WHERE projection = $1 AND event_id = $2",
-                    )
-                    .bind(name)
-                    .bind(letter.event_id.as_uuid())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| store_error(e, &doing))?;
-                    Checkpoint::live(name).count_replayed(&mut tx).await?;
+                    unpark(&mut tx, name, letter.event_id).await?;
                     tx.commit().await.map_err(|e| store_error(e, &doing))?;
                     let rows = Committed::Rows {
                         projection: name,
@@ -143,15 +123,7 @@ impl<M: RunnerModel> Runner<M> {
                         other => other.to_string(),
                     };
                     drop(tx);
-                    sqlx::query(include_str!(
-                        "../../sql/projection/dead_letter_failed_again.sql"
-                    ))
-                    .bind(name)
-                    .bind(letter.event_id.as_uuid())
-                    .bind(error)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| store_error(e, &doing))?;
+                    failed_again(&mut conn, name, letter.event_id, &error).await?;
                     replayed.still_failing += 1;
                 }
                 Err(BatchError::Runner(error)) => return Err(error),
@@ -164,6 +136,65 @@ impl<M: RunnerModel> Runner<M> {
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, RunnerError> {
         Ok(list_dead_letters(&self.pool, self.model.name()).await?)
     }
+}
+
+/// The parked event of `letter`, read in `tx` (which must see every tenant); the reason
+/// when the store cannot hand it out.
+pub(crate) async fn parked_event(
+    tx: &mut PgConnection,
+    letter: &DeadLetter,
+) -> Result<Result<StoredEvent, String>, StoreError> {
+    let doing = "reading a parked event";
+    let row = sqlx::query(include_str!("../../sql/projection/dead_letter_event.sql"))
+        .bind(letter.event_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| store_error(e, doing))?
+        .ok_or_else(|| {
+            corrupt(format!(
+                "parked event {} is not in the log",
+                letter.event_id
+            ))
+        })?;
+    match crate::rows::stored_event(&row, None) {
+        Ok(event) => Ok(Ok(event)),
+        Err(StoreError::Unreadable { reason, .. }) => Ok(Err(reason)),
+        Err(error) => Err(error),
+    }
+}
+
+/// Takes `event_id` out of `name`'s dead letters, replayed, and counts it, in `tx`.
+pub(crate) async fn unpark(
+    tx: &mut PgConnection,
+    name: &'static str,
+    event_id: EventId,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM projections.dead_letters WHERE projection = $1 AND event_id = $2")
+        .bind(name)
+        .bind(event_id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| store_error(e, &format!("`{name}`: removing a replayed dead letter")))?;
+    Checkpoint::live(name).count_replayed(tx).await
+}
+
+/// Records that the replay of `event_id` failed again with `error`: one more attempt.
+pub(crate) async fn failed_again(
+    conn: &mut PgConnection,
+    name: &str,
+    event_id: EventId,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(include_str!(
+        "../../sql/projection/dead_letter_failed_again.sql"
+    ))
+    .bind(name)
+    .bind(event_id.as_uuid())
+    .bind(error)
+    .execute(conn)
+    .await
+    .map_err(|e| store_error(e, &format!("`{name}`: recording a failed replay")))?;
+    Ok(())
 }
 
 /// The events the projection (or relay) `name` parked, oldest first.

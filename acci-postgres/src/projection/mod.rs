@@ -29,7 +29,7 @@ mod unreadable;
 pub use batch::RowMemory;
 pub(crate) use checkpoint::{Advance, Checkpoint, Counts};
 pub use dead_letters::{DeadLetter, Replayed};
-pub(crate) use dead_letters::{list_dead_letters, park};
+pub(crate) use dead_letters::{failed_again, list_dead_letters, park, parked_event, unpark};
 pub use error::{BatchError, EventFailure, HandleError, RunnerError};
 pub(crate) use health::lease_key;
 pub(crate) use lease::{Lock, detached_connection, unlock, wait_for_lock};

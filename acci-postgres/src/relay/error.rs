@@ -21,6 +21,14 @@ pub enum RelayError {
         /// The broker's error.
         error: PublishError,
     },
+    /// Replaying the dead letters stopped: the broker failed in a way that may pass.
+    #[error("relay `{relay}`: replaying a dead letter failed: {error}")]
+    Replay {
+        /// The relay.
+        relay: &'static str,
+        /// The broker's error.
+        error: PublishError,
+    },
 }
 
 impl From<StoreError> for RelayError {
@@ -35,7 +43,9 @@ impl RelayError {
     pub fn is_retryable(&self) -> bool {
         match self {
             RelayError::Runner(error) => error.is_retryable(),
-            RelayError::LastPublished { error, .. } => error.is_retryable(),
+            RelayError::LastPublished { error, .. } | RelayError::Replay { error, .. } => {
+                error.is_retryable()
+            }
         }
     }
 }

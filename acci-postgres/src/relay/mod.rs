@@ -10,6 +10,7 @@ mod drain;
 mod error;
 mod options;
 mod publish;
+mod replay;
 mod window;
 
 pub use error::RelayError;

@@ -72,6 +72,17 @@ impl<P> Clone for Relay<P> {
     }
 }
 
+/// A relay is watched by the health check as a projection is: its checkpoint, its lease,
+/// its lag over the events it selects.
+impl<P> From<&Relay<P>> for crate::health::ProjectionTarget {
+    fn from(relay: &Relay<P>) -> Self {
+        match &relay.events {
+            Some(events) => Self::selecting_owned(relay.name, events.clone()),
+            None => Self::named(relay.name),
+        }
+    }
+}
+
 impl<P> std::fmt::Debug for Relay<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Relay")

@@ -136,6 +136,36 @@ impl Inbox {
         .map_err(|e| store_error(e, "reading the inbox").into())
     }
 
+    /// Forgets the messages `consumer` processed more than `older_than` ago and returns
+    /// how many records went (the index on `(consumer, processed_at)` serves it). Keep
+    /// `older_than` longer than the broker may deliver a message again (a queue's
+    /// message TTL, a stream's maximum age, the longest a consumer may be down): a
+    /// message delivered after its record was pruned is processed again.
+    pub async fn prune(
+        &self,
+        consumer: &str,
+        older_than: std::time::Duration,
+    ) -> Result<u64, InboxError> {
+        check_id("inbox consumer", consumer)?;
+        if older_than.is_zero() {
+            return Err(ValidationError::new(
+                "inbox retention",
+                "is zero; it must be longer than the broker may redeliver a message",
+            )
+            .into());
+        }
+        let pruned = sqlx::query(
+            "DELETE FROM inbox.processed WHERE consumer = $1 \
+             AND processed_at < clock_timestamp() - make_interval(secs => $2)",
+        )
+        .bind(consumer)
+        .bind(older_than.as_secs_f64())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| store_error(e, &format!("inbox `{consumer}`: pruning")))?;
+        Ok(pruned.rows_affected())
+    }
+
     /// Decodes `message` into `H`'s event enum and hands it to `handler` through
     /// [`process`](Self::process), under the handler's name, bound to the event's tenant.
     pub async fn handle<H: EventHandler>(
