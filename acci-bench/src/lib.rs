@@ -16,6 +16,7 @@
 pub mod domain;
 pub mod instrument;
 pub mod raw;
+pub mod relay;
 pub mod report;
 pub mod scenarios;
 pub mod setup;
