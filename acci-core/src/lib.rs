@@ -27,11 +27,12 @@ pub use ids::{
 pub use metadata::Metadata;
 pub use projection::{Project, ProjectKey, Projection, ProjectionError};
 pub use repository::{
-    CacheStats, Command, CommandOutcome, Execution, LoadError, Loaded, Repository, RetryPolicy,
+    AsOf, CacheStats, Command, CommandOutcome, Execution, LoadError, Loaded, Repository,
+    RetryPolicy,
 };
 pub use store::{
     AggregateLoad, AppendOutcome, Appended, CommandRecord, EventKind, EventStore, ExpectedVersion,
-    InMemoryEventStore, LogBatch, LogPosition, MAX_EVENTS_PER_APPEND, MAX_JSON_DEPTH,
+    InMemoryEventStore, LogBatch, LogCut, LogPosition, MAX_EVENTS_PER_APPEND, MAX_JSON_DEPTH,
     MAX_READ_BATCH, MAX_READ_JSON_DEPTH, MAX_SCHEMA_VERSION, MAX_STORED_NUMBER,
     MIN_STORED_TIME_MICROS, ReadAll, Snapshot, TenantBound, TenantScope, canonical_json,
     check_json, json_text_depth, stored_time, validate_expected, validate_new_events,

@@ -40,3 +40,7 @@ pub struct Operations;
 /// `docs/integration.md`.
 #[doc = include_str!("../../docs/integration.md")]
 pub struct Integration;
+
+/// `docs/temporal.md`.
+#[doc = include_str!("../../docs/temporal.md")]
+pub struct Temporal;

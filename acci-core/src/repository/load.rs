@@ -129,7 +129,7 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     }
 }
 
-fn apply_events<A: Aggregate>(
+pub(super) fn apply_events<A: Aggregate>(
     loaded: &mut Loaded<A>,
     events: impl IntoIterator<Item = AggregateEvent>,
 ) -> Result<(), LoadError> {

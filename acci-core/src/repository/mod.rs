@@ -11,6 +11,7 @@ mod commit;
 mod execute;
 mod load;
 mod retry;
+mod temporal;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use command::{Command, CommandOutcome};
 pub use execute::Execution;
 pub use load::{LoadError, Loaded};
 pub use retry::RetryPolicy;
+pub use temporal::AsOf;
 
 use cache::AggregateCache;
 

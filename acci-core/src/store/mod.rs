@@ -4,6 +4,7 @@
 //! down; [`InMemoryEventStore`] and the PostgreSQL store both pass it.
 
 mod bound;
+mod cut;
 mod json;
 mod memory;
 mod selection;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use bound::TenantBound;
+pub use cut::LogCut;
 pub use json::{MAX_JSON_DEPTH, MAX_READ_JSON_DEPTH, canonical_json, check_json, json_text_depth};
 pub use memory::InMemoryEventStore;
 pub use selection::EventKind;
