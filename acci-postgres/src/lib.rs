@@ -27,6 +27,7 @@ pub mod relay;
 mod rows;
 mod store;
 pub mod subscribe;
+pub mod tenant;
 
 pub use migrate::{FUNCTIONS, MIGRATIONS, Migration, SqlFunction};
 pub use projection::{FailurePolicy, PgReadModels, ProjectionRunner, RunnerError, RunnerOptions};
