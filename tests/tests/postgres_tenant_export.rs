@@ -13,6 +13,7 @@ use acci_core::prelude::*;
 use acci_core::{EventStore, LogPosition, NewEvent, StoredEvent, StreamId};
 use acci_postgres::tenant::{
     EventIds, ImportOptions, Line, TenantError, export_tenant, import_tenant, read_export,
+    verify_export,
 };
 use acci_postgres::{PgEventStore, ProjectionRunner};
 use acci_tests::pg::{APP_LOGIN, READER_LOGIN, TestDatabase};
@@ -243,6 +244,41 @@ async fn an_export_imported_into_a_fresh_database_rebuilds_equal_read_models() {
     assert_eq!(shape(&imported), shape(&original));
     assert_eq!(totals(&target, "acme").await, totals(&source, "acme").await);
     assert!(totals(&target, "globex").await.is_empty());
+
+    // The export against both stores: equal; against a store that lost an event and
+    // changed another, the two differences named.
+    for db in [&source, &target] {
+        let store = PgEventStore::from_pool(db.pool_as(Some(APP_LOGIN), 2).await);
+        let verified = verify_export(&store, &path, None, EventIds::Keep)
+            .await
+            .unwrap();
+        assert!(verified.is_equal(), "{:?}", verified.differences);
+        assert_eq!(verified.matching, expected);
+    }
+    let admin = target.pool_as(None, 1).await;
+    sqlx::query("ALTER TABLE event_store.events DISABLE TRIGGER USER")
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM event_store.events WHERE aggregate_id = 'c-3' AND sequence = 2")
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE event_store.events SET data = '{\"by\": -1}' WHERE aggregate_id = 'c-4' AND sequence = 3")
+        .execute(&admin).await.unwrap();
+    let verified = verify_export(&store, &path, None, EventIds::Keep)
+        .await
+        .unwrap();
+    assert_eq!((verified.matching, verified.differing), (expected - 2, 2));
+    let listed = verified.differences.join("\n");
+    assert!(
+        listed.contains("c-3 sequence 2: missing from the store"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("c-4 sequence 3: the payload differs"),
+        "{listed}"
+    );
     let _ = std::fs::remove_file(&path);
 }
 
@@ -267,6 +303,13 @@ async fn under_another_tenant_in_the_same_database_the_ids_are_derived() {
     assert_eq!(first.appended + first.present, expected);
     let again = import_tenant(&store, &path, &derive).await.unwrap();
     assert_eq!((again.appended, again.present), (0, expected));
+    let verified = verify_export(&store, &path, Some(&tenant("acme-copy")), EventIds::Derive)
+        .await
+        .unwrap();
+    assert!(
+        verified.is_equal() && verified.matching == expected,
+        "{verified:?}"
+    );
     let copy = totals(&db, "acme-copy").await;
     assert_eq!(copy, totals(&db, "acme").await);
     let _ = std::fs::remove_file(&path);

@@ -141,12 +141,24 @@ async fn a_cut_of_the_log<S: EventStore + 'static>(store: S) {
         }
     }
     let store = tallies.store();
-    let all = store
-        .read_all(&acci_core::ReadAll::new(TenantScope::AllTenants))
-        .await
-        .unwrap()
-        .events;
-    assert_eq!(all.len(), 12);
+    // Other tests' transactions on the server may hold the readable horizon a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let all = loop {
+        let all = store
+            .read_all(&acci_core::ReadAll::new(TenantScope::AllTenants))
+            .await
+            .unwrap()
+            .events;
+        if all.len() == 12 {
+            break all;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of 12 readable",
+            all.len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     let cut = all[6].position;
     let read = |scope: TenantScope, limit: usize| {
         let store = Arc::clone(store);

@@ -26,6 +26,9 @@ pub enum TenantError {
     /// store holds another, or the log changed under an export.
     #[error("the export and the store disagree: {0}")]
     Changed(String),
+    /// An export could not take its cut: a long transaction holds the log's horizon.
+    #[error("the export cannot take its cut yet: {0}")]
+    Held(String),
 }
 
 impl From<serde_json::Error> for TenantError {

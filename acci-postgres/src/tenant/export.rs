@@ -1,6 +1,8 @@
 //! Exporting one tenant's events as JSON lines, in flat memory.
 
 use acci_core::{LogCut, LogPosition, TenantId, TenantScope};
+use std::time::{Duration, Instant};
+
 use sqlx::{Connection, PgPool, Row};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -28,8 +30,9 @@ pub struct ExportSummary {
 
 /// Writes every event of `tenant` to `out` as JSON lines (see [`Line`]): the header with
 /// the catalogue, each event in global order, the trailer. The export is a cut of the
-/// log taken when it starts (the readable horizon then), so events committed while it
-/// runs are left out and the catalogue counts exactly the events written. Memory stays
+/// log at the tenant's newest event when it starts: it waits (up to a minute) for older
+/// transactions still open to end, so nothing can commit behind the cut; events committed
+/// while it runs are left out, and the catalogue counts exactly the events written. Memory stays
 /// flat: events are read [`BATCH`] at a time and written as they come.
 ///
 /// `pool` connects as a role that may read the tenant (`acci_app` binds it per
@@ -99,43 +102,80 @@ async fn write_line<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// The cut (the readable horizon now: every transaction below it has ended, so the
-/// events before it are fixed) and the tenant's catalogue up to it, in one transaction.
+/// How long an export waits for transactions older than its cut to end.
+const HORIZON_WAIT: Duration = Duration::from_secs(60);
+
+/// The cut and the tenant's catalogue up to it. The cut is the tenant's newest event
+/// committed when the export starts; the export first waits until every transaction that
+/// began before it has ended (the readable horizon passed it), so that no event can
+/// still commit behind it and the catalogue counts what the log will give.
 async fn cut_and_catalog(
     pool: &PgPool,
     tenant: &TenantId,
 ) -> Result<(LogPosition, Vec<CatalogEntry>), TenantError> {
     let doing = format!("tenant {tenant}: reading the catalogue of its events");
-    let mut conn = pool.acquire().await.map_err(|e| store_error(e, &doing))?;
-    let mut tx = conn.begin().await.map_err(|e| store_error(e, &doing))?;
-    let horizon: String = sqlx::query_scalar(
-        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text \
-         FROM (SELECT set_config('acci.tenant_id', $1, true)) AS bound",
-    )
-    .bind(tenant.as_str())
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| store_error(e, &doing))?;
+    let fail = |e| store_error(e, &doing);
+    let head: Option<(String, i64)> = {
+        let mut conn = pool.acquire().await.map_err(fail)?;
+        let mut tx = conn.begin().await.map_err(fail)?;
+        bind_tenant(&mut tx, tenant).await.map_err(fail)?;
+        let head = sqlx::query_as(
+            "SELECT transaction_id::text, position FROM event_store.events \
+              WHERE tenant_id = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1",
+        )
+        .bind(tenant.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        head
+    };
+    let Some((commit, position)) = head else {
+        return Ok((LogPosition::START, Vec::new()));
+    };
+    let cut = LogPosition {
+        commit: commit
+            .parse()
+            .map_err(|_| corrupt(format!("a transaction id that is not a number: {commit}")))?,
+        position: u64::try_from(position).map_err(|_| corrupt("a negative log position"))?,
+    };
+    let deadline = Instant::now() + HORIZON_WAIT;
+    loop {
+        let passed: bool =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::text::xid8")
+                .bind(&commit)
+                .fetch_one(pool)
+                .await
+                .map_err(fail)?;
+        if passed {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(TenantError::Held(format!(
+                "a transaction begun before the export has been open for more than \
+                 {HORIZON_WAIT:?}; events may still commit behind the cut at {cut} \
+                 (PgEventStore::log_horizon_holder names it)"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut conn = pool.acquire().await.map_err(fail)?;
+    let mut tx = conn.begin().await.map_err(fail)?;
+    bind_tenant(&mut tx, tenant).await.map_err(fail)?;
     let rows = sqlx::query(
         "SELECT aggregate_type, event_type, schema_version, count(*) AS events \
            FROM event_store.events \
-          WHERE tenant_id = $1 AND transaction_id < $2::xid8 \
+          WHERE tenant_id = $1 AND (transaction_id, position) <= ($2::text::xid8, $3) \
           GROUP BY aggregate_type, event_type, schema_version \
           ORDER BY aggregate_type, event_type, schema_version",
     )
     .bind(tenant.as_str())
-    .bind(&horizon)
+    .bind(&commit)
+    .bind(position)
     .fetch_all(&mut *tx)
     .await
-    .map_err(|e| store_error(e, &doing))?;
-    tx.commit().await.map_err(|e| store_error(e, &doing))?;
-    let commit: u64 = horizon
-        .parse()
-        .map_err(|_| corrupt(format!("a horizon that is not a transaction id: {horizon}")))?;
-    let cut = LogPosition {
-        commit,
-        position: 0,
-    };
+    .map_err(fail)?;
+    tx.commit().await.map_err(fail)?;
     let catalog = rows
         .iter()
         .map(|row| {
@@ -152,4 +192,13 @@ async fn cut_and_catalog(
         })
         .collect::<Result<Vec<_>, acci_core::StoreError>>()?;
     Ok((cut, catalog))
+}
+
+/// Binds the transaction to `tenant`, for row-level security.
+async fn bind_tenant(tx: &mut sqlx::PgConnection, tenant: &TenantId) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('acci.tenant_id', $1, true)")
+        .bind(tenant.as_str())
+        .execute(tx)
+        .await?;
+    Ok(())
 }

@@ -311,17 +311,21 @@ async fn append_stream(
     Ok((appended, present))
 }
 
-fn new_event(event: &ExportedEvent, tenant: &TenantId, ids: EventIds) -> NewEvent {
-    let id = match ids {
+/// The id `event` gets when imported under `tenant`.
+pub(super) fn derived_id(event: &ExportedEvent, tenant: &TenantId, ids: EventIds) -> uuid::Uuid {
+    match ids {
         EventIds::Keep => event.event_id,
         EventIds::Derive => {
             let namespace =
                 uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, tenant.as_str().as_bytes());
             uuid::Uuid::new_v5(&namespace, event.event_id.as_bytes())
         }
-    };
+    }
+}
+
+fn new_event(event: &ExportedEvent, tenant: &TenantId, ids: EventIds) -> NewEvent {
     NewEvent {
-        event_id: EventId::from(id),
+        event_id: EventId::from(derived_id(event, tenant, ids)),
         event_type: event.event_type.clone().into(),
         schema_version: event.schema_version,
         payload: event.payload.clone(),
@@ -329,9 +333,9 @@ fn new_event(event: &ExportedEvent, tenant: &TenantId, ids: EventIds) -> NewEven
     }
 }
 
-type Lines = tokio::io::Lines<BufReader<tokio::fs::File>>;
+pub(super) type Lines = tokio::io::Lines<BufReader<tokio::fs::File>>;
 
-async fn open(path: &Path) -> Result<Lines, TenantError> {
+pub(super) async fn open(path: &Path) -> Result<Lines, TenantError> {
     let file = tokio::fs::File::open(path).await.map_err(|e| {
         TenantError::Io(std::io::Error::new(
             e.kind(),
@@ -368,7 +372,7 @@ async fn header(lines: &mut Lines, digest: &mut Digest256) -> Result<(Header, u6
     Ok((header, 1))
 }
 
-fn parse(text: &str, line: u64) -> Result<Line, TenantError> {
+pub(super) fn parse(text: &str, line: u64) -> Result<Line, TenantError> {
     serde_json::from_str(text).map_err(|e| format_error(line, e.to_string()))
 }
 
