@@ -80,3 +80,50 @@ pub(crate) fn to_incoming(
         payload: body,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use acci_core::LogPosition;
+
+    use super::*;
+
+    #[test]
+    fn headers_and_id_come_back_as_they_went() {
+        let message = OutgoingMessage {
+            message_id: "0190c6f2-0000-7000-8000-000000000001".into(),
+            subject: "acci.t1.Account.Opened".into(),
+            headers: vec![
+                (headers::TENANT, "t%201".into()),
+                (headers::SEQUENCE, "3".into()),
+                (headers::CONTENT_TYPE, headers::JSON.into()),
+            ],
+            payload: "{}".into(),
+            position: LogPosition {
+                commit: 1,
+                position: 2,
+            },
+        };
+        let properties = to_properties(&message).unwrap();
+        assert_eq!(properties.delivery_mode(), &Some(PERSISTENT));
+        let incoming = to_incoming(&message.subject, &properties, b"{}".to_vec());
+        assert_eq!(incoming, message.to_incoming());
+    }
+
+    #[test]
+    fn an_overlong_subject_is_refused_not_sent() {
+        let message = OutgoingMessage {
+            message_id: "id".into(),
+            subject: "a.".repeat(200),
+            headers: Vec::new(),
+            payload: "{}".into(),
+            position: LogPosition {
+                commit: 1,
+                position: 1,
+            },
+        };
+        assert!(matches!(
+            routing_key(&message),
+            Err(PublishError::Refused(_))
+        ));
+    }
+}

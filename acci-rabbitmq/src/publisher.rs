@@ -165,3 +165,29 @@ impl Publisher for RabbitPublisher {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_empty_exchange_is_refused_before_any_io() {
+        let error = RabbitPublisher::connect(RabbitOptions::new("amqp://127.0.0.1:1/%2f", ""))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, RabbitError::Invalid(_)), "{error}");
+        assert!(error.to_string().contains("exchange"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_connect_names_the_host_and_not_the_password() {
+        let options = RabbitOptions {
+            connect_timeout: Duration::from_secs(2),
+            ..RabbitOptions::new("amqp://guest:s3cret@127.0.0.1:1/%2f", "acci.events")
+        };
+        let error = RabbitPublisher::connect(options).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("127.0.0.1:1"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+}
