@@ -6,7 +6,7 @@ use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 
 use crate::error::RabbitError;
-use crate::options::RabbitOptions;
+use crate::options::{RabbitOptions, check_name};
 
 /// A connection with the one channel it is used through. The connection is kept so
 /// that it lives as long as its channel and is closed with it.
@@ -86,6 +86,8 @@ pub(crate) fn setup(options: &RabbitOptions, action: String, error: lapin::Error
 
 /// Deletes the queue `queue` on the broker of `options` (for tests and teardown).
 pub async fn delete_queue(options: &RabbitOptions, queue: &str) -> Result<(), RabbitError> {
+    options.validate()?;
+    check_name("RabbitMQ queue name", queue)?;
     let link = open(&RabbitOptions {
         declare_exchange: false,
         ..options.clone()
@@ -101,6 +103,7 @@ pub async fn delete_queue(options: &RabbitOptions, queue: &str) -> Result<(), Ra
 
 /// Deletes the exchange of `options` (for tests and teardown).
 pub async fn delete_exchange(options: &RabbitOptions) -> Result<(), RabbitError> {
+    options.validate()?;
     let link = open(&RabbitOptions {
         declare_exchange: false,
         ..options.clone()

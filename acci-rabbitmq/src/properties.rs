@@ -30,12 +30,14 @@ pub(crate) fn to_properties(message: &OutgoingMessage) -> Result<BasicProperties
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    // The relay's messages are JSON; a content type AMQP cannot carry is not one.
     let content_type = message
         .header(headers::CONTENT_TYPE)
-        .unwrap_or(headers::JSON);
+        .and_then(|t| ShortString::try_new(t).ok())
+        .unwrap_or_else(|| headers::JSON.into());
     Ok(BasicProperties::default()
         .with_message_id(id)
-        .with_content_type(content_type.into())
+        .with_content_type(content_type)
         .with_delivery_mode(PERSISTENT)
         .with_timestamp(now)
         .with_headers(table))

@@ -24,6 +24,9 @@ use crate::topic::topic_pattern;
 /// count the channels, since a delivery tag means something on its own channel only.
 const TAG_BITS: u32 = 48;
 
+/// The longest routing or binding key AMQP carries, in bytes.
+const MAX_KEY_BYTES: usize = 255;
+
 /// Receives events from a durable RabbitMQ queue: every subscriber connected with the
 /// same queue name shares its messages (a consumer group), each delivered to one of
 /// them. [`subscribe`](Subscriber::subscribe) binds the queue to the exchange with the
@@ -189,11 +192,23 @@ impl RabbitSubscriber {
         }
     }
 
-    /// The binding keys of `kinds` of `tenant`.
-    fn keys(&self, tenant: Option<&TenantId>, kinds: &[EventKind]) -> Vec<String> {
+    /// The binding keys of `kinds` of `tenant`; refuses one longer than AMQP carries.
+    fn keys(
+        &self,
+        tenant: Option<&TenantId>,
+        kinds: &[EventKind],
+    ) -> Result<Vec<String>, SubscribeError> {
         kinds
             .iter()
-            .map(|kind| topic_pattern(&self.rule.pattern(tenant, kind)))
+            .map(|kind| {
+                let key = topic_pattern(&self.rule.pattern(tenant, kind));
+                if key.len() > MAX_KEY_BYTES {
+                    return Err(SubscribeError::Refused(format!(
+                        "the binding key `{key}` is longer than AMQP's {MAX_KEY_BYTES} bytes"
+                    )));
+                }
+                Ok(key)
+            })
             .collect()
     }
 
@@ -236,7 +251,7 @@ impl Subscriber for RabbitSubscriber {
         tenant: Option<&TenantId>,
         kinds: &[EventKind],
     ) -> Result<(), SubscribeError> {
-        for key in self.keys(tenant, kinds) {
+        for key in self.keys(tenant, kinds)? {
             let channel = self.channel().await?;
             if let Err(error) = bind(&channel, &self.options, &self.queue, &key).await {
                 return Err(self.failed(error));
@@ -253,7 +268,7 @@ impl Subscriber for RabbitSubscriber {
         tenant: Option<&TenantId>,
         kinds: &[EventKind],
     ) -> Result<(), SubscribeError> {
-        for key in self.keys(tenant, kinds) {
+        for key in self.keys(tenant, kinds)? {
             let channel = self.channel().await?;
             let unbound = channel
                 .queue_unbind(
