@@ -483,3 +483,34 @@ async fn unroutable_and_too_large_messages_are_parked_and_the_rest_go_on() {
     assert!(collect(&mut subscriber).await.is_empty());
     broker.delete().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsubscribed_kind_is_no_longer_routed_to_the_queue() {
+    let broker = Broker::new();
+    let mut subscriber = broker.subscriber().await;
+    subscriber.unsubscribe(None, Seen::EVENTS).await.unwrap();
+    let publisher = broker.publisher().await;
+    let event = StoredEvent {
+        event_id: EventId::new(),
+        stream: stream("tenant-0", "account.1"),
+        sequence: 1,
+        position: LogPosition {
+            commit: 1,
+            position: 1,
+        },
+        event_type: "Counted".into(),
+        schema_version: 1,
+        metadata: Metadata::new(),
+        recorded_at: chrono::Utc::now(),
+        data: serde_json::json!({ "n": 1 }),
+    };
+    let message = OutgoingMessage::from_event(&event, &DefaultSubject::default()).unwrap();
+    let subject = message.subject.clone();
+    let confirmed = publisher.publish(message).await.unwrap().await;
+    assert_eq!(
+        confirmed,
+        Err(acci_core::publish::PublishError::Unroutable(subject))
+    );
+    assert!(subscriber.next().await.unwrap().is_none());
+    broker.delete().await;
+}
