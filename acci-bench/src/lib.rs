@@ -13,6 +13,7 @@
 //! compile, and the `command-cost` program, run under callgrind, the instructions one
 //! command costs in the client process. All of them use the bank-account [`domain`].
 
+pub mod brokers;
 pub mod domain;
 pub mod instrument;
 pub mod raw;

@@ -100,17 +100,17 @@ fn group_commit(setting: &str) -> Result<Option<GroupCommit>, Error> {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, url, name, system, batch] = &args[..] {
-        if flag == catchup::CHILD_FLAG {
-            match catchup::rebuild_in_child(url, name, system, batch).await {
-                Ok(line) => println!("{line}"),
-                Err(error) => {
-                    eprintln!("{error}");
-                    std::process::exit(1);
-                }
+    if let [flag, url, name, system, batch] = &args[..]
+        && flag == catchup::CHILD_FLAG
+    {
+        match catchup::rebuild_in_child(url, name, system, batch).await {
+            Ok(line) => println!("{line}"),
+            Err(error) => {
+                eprintln!("{error}");
+                std::process::exit(1);
             }
-            return;
         }
+        return;
     }
     let config = match parse(std::env::args().skip(1)) {
         Ok(Some(config)) => config,
@@ -120,11 +120,11 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if config.instrumented {
-        if let Err(error) = acci_bench::instrument::install() {
-            eprintln!("acci-bench: {error}");
-            std::process::exit(1);
-        }
+    if config.instrumented
+        && let Err(error) = acci_bench::instrument::install()
+    {
+        eprintln!("acci-bench: {error}");
+        std::process::exit(1);
     }
     match acci_bench::run(&config).await {
         Ok(report) => print!("{}", report.table()),

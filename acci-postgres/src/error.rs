@@ -22,15 +22,15 @@ struct WrongTenant {
 /// Turns a database error into a [`StoreError`]; `doing` says what the store was doing.
 /// A call the database refused for its tenant becomes [`StoreError::WrongTenant`].
 pub(crate) fn store_error(error: sqlx::Error, doing: &str) -> StoreError {
-    if let sqlx::Error::Database(db) = &error {
-        if db.code().as_deref() == Some(WRONG_TENANT_SQLSTATE) {
-            let detail = db
-                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                .and_then(|pg| pg.detail())
-                .and_then(|detail| serde_json::from_str::<WrongTenant>(detail).ok());
-            if let Some(WrongTenant { bound, asked }) = detail {
-                return StoreError::WrongTenant { bound, asked };
-            }
+    if let sqlx::Error::Database(db) = &error
+        && db.code().as_deref() == Some(WRONG_TENANT_SQLSTATE)
+    {
+        let detail = db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .and_then(|pg| pg.detail())
+            .and_then(|detail| serde_json::from_str::<WrongTenant>(detail).ok());
+        if let Some(WrongTenant { bound, asked }) = detail {
+            return StoreError::WrongTenant { bound, asked };
         }
     }
     let retryable = is_retryable(&error);

@@ -6,6 +6,7 @@
 //! - [`capture`]: what the instrumentation emitted, from a local recorder and subscriber.
 //! - [`events`]: small events and streams for tests that need rows, not a domain.
 //! - [`pg`]: a migrated PostgreSQL database per test, dropped afterwards.
+//! - [`proxy`]: a TCP proxy that drops or stalls connections, for fault tests.
 //! - [`redis`]: a key prefix per test on Redis, its keys deleted afterwards.
 //! - `tests/`: the suite on the in-memory store, the command path end to end, and the
 //!   macros' compile-fail (`ui/`) and lint tests.
@@ -16,4 +17,5 @@ pub mod events;
 #[cfg(doctest)]
 pub mod guides;
 pub mod pg;
+pub mod proxy;
 pub mod redis;

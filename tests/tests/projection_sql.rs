@@ -126,7 +126,7 @@ fn device(tenant: &str, n: u8, name: &str) -> DeviceView {
         tenant: tenant.to_owned(),
         id: Uuid::from_bytes([n; 16]),
         name: name.to_owned(),
-        online: n % 2 == 0,
+        online: n.is_multiple_of(2),
         small: i16::MIN + i16::from(n),
         medium: -i32::from(n) * 1_000_000,
         large: i64::MAX - i64::from(n),
@@ -143,18 +143,20 @@ fn device(tenant: &str, n: u8, name: &str) -> DeviceView {
             .unwrap()
             .and_hms_micro_opt(23, 59, 59, 999_999)
             .unwrap(),
-        extra: if n % 2 == 0 {
+        extra: if n.is_multiple_of(2) {
             json!({ "nested": [1, "two", null], "quote": "it's \"quoted\"" })
         } else {
             Value::Null
         },
         nickname: (n % 2 == 1).then(|| format!("Gerät №{n} 'ü'")),
-        last_seen: (n % 3 == 0).then(|| at(1_600_000_000_000_001)),
+        last_seen: n.is_multiple_of(3).then(|| at(1_600_000_000_000_001)),
         tags: (0..n)
             .map(|i| format!("tag {i}, with \"quotes\""))
             .collect(),
         readings: vec![f64::from(n) / 4.0, -1e300, 1.5e-7, 0.0],
-        ids: (n % 2 == 0).then(|| vec![Uuid::from_bytes([n + 100; 16]), Uuid::nil()]),
+        ids: n
+            .is_multiple_of(2)
+            .then(|| vec![Uuid::from_bytes([n + 100; 16]), Uuid::nil()]),
         settings: Settings {
             theme: format!("theme-{n}"),
             volume: n,

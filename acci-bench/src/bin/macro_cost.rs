@@ -412,7 +412,7 @@ fn event_fields(k: usize) -> String {
 
 /// The body that applies or projects event `k` to `state` (an aggregate or a row).
 fn event_effect(k: usize, state: &str, event: &str) -> String {
-    let op = if k % 2 == 0 { "+=" } else { "-=" };
+    let op = if k.is_multiple_of(2) { "+=" } else { "-=" };
     format!("{state}.total {op} {event}.amount; {state}.count += 1;")
 }
 

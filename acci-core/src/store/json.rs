@@ -174,10 +174,10 @@ const EXPONENT_FROM: f64 = 1e16;
 pub fn canonical_json(value: &mut Value) {
     match value {
         Value::Number(number) => {
-            if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
-                if let Some(canonical) = canonical_float(float) {
-                    *value = canonical;
-                }
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && let Some(canonical) = canonical_float(float)
+            {
+                *value = canonical;
             }
         }
         Value::Array(items) => items.iter_mut().for_each(canonical_json),

@@ -152,20 +152,19 @@ fn check_args(cx: &Ctxt, args: &EventArgs) {
     }
     // A later version with no way to read the earlier ones: every stored event of an
     // older version would fail to decode, so that must be said, not forgotten.
-    if let Some((v, lit)) = &args.version {
-        if *v > 1
-            && !["previous", "upcast", "no_upcast"]
-                .iter()
-                .any(|k| args.given(k))
-        {
-            let older = v - 1;
-            cx.error_at(
-                lit,
-                format!("`version = {v}` does not say how to read the events stored at version {older} and below"),
-                format!(
-                    "add `previous = OldType` (the `#[event]` type of version {older}, with `impl From<OldType>`), `upcast = function` (which turns an older payload into version {v}), or `no_upcast` if no older event is stored (reading one then fails)"
-                ),
-            );
-        }
+    if let Some((v, lit)) = &args.version
+        && *v > 1
+        && !["previous", "upcast", "no_upcast"]
+            .iter()
+            .any(|k| args.given(k))
+    {
+        let older = v - 1;
+        cx.error_at(
+            lit,
+            format!("`version = {v}` does not say how to read the events stored at version {older} and below"),
+            format!(
+                "add `previous = OldType` (the `#[event]` type of version {older}, with `impl From<OldType>`), `upcast = function` (which turns an older payload into version {v}), or `no_upcast` if no older event is stored (reading one then fails)"
+            ),
+        );
     }
 }

@@ -271,14 +271,15 @@ impl HealthCheck {
                 "no runner holds its lease: no process is keeping it current".to_owned(),
             );
         }
-        if let Some(idle) = reading.checkpoint_idle_seconds {
-            if waiting > 0 && idle > rules.frozen_after.as_secs_f64() {
-                return not_ready(format!(
-                    "its checkpoint has not moved for {idle:.0} s while {waiting} events wait \
+        if let Some(idle) = reading.checkpoint_idle_seconds
+            && waiting > 0
+            && idle > rules.frozen_after.as_secs_f64()
+        {
+            return not_ready(format!(
+                "its checkpoint has not moved for {idle:.0} s while {waiting} events wait \
                      (frozen after {} s)",
-                    rules.frozen_after.as_secs()
-                ));
-            }
+                rules.frozen_after.as_secs()
+            ));
         }
         if let Some(error) = &reading.last_error {
             return degraded(format!("its last batch failed and is retried: {error}"));

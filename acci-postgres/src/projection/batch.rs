@@ -323,14 +323,14 @@ async fn write_rows<P: Projection>(
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
     for ((tenant, key), (existed, row)) in rows {
-        if let Some(written) = written.as_deref_mut() {
-            if row.is_some() || existed {
-                written.push(RowChange {
-                    tenant: tenant.clone(),
-                    key: P::key_object(&key).map_err(corrupt)?,
-                    deleted: row.is_none(),
-                });
-            }
+        if let Some(written) = written.as_deref_mut()
+            && (row.is_some() || existed)
+        {
+            written.push(RowChange {
+                tenant: tenant.clone(),
+                key: P::key_object(&key).map_err(corrupt)?,
+                deleted: row.is_none(),
+            });
         }
         match row {
             Some(row) => upserts.push(row_object::<P>(tenant.as_ref(), &row).map_err(corrupt)?),

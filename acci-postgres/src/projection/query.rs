@@ -103,13 +103,13 @@ fn decode_rows<P: Projection>(
 }
 
 fn read_model_error<P: Projection>(error: &sqlx::Error) -> QueryError {
-    if let sqlx::Error::Database(db) = error {
-        if db.code().as_deref() == Some("42P01") {
-            return QueryError::Projection {
-                projection: P::NAME.to_owned(),
-                reason: "its table does not exist yet; start its runner".to_owned(),
-            };
-        }
+    if let sqlx::Error::Database(db) = error
+        && db.code().as_deref() == Some("42P01")
+    {
+        return QueryError::Projection {
+            projection: P::NAME.to_owned(),
+            reason: "its table does not exist yet; start its runner".to_owned(),
+        };
     }
     QueryError::ReadModel {
         message: format!("reading `{}`: {error}", P::NAME),

@@ -336,10 +336,10 @@ impl<M: RunnerModel> Runner<M> {
                         });
                     }
                     let attempts = failures.record(event_id, error);
-                    if let FailurePolicy::RetryThenPark { backoff, .. } = policy {
-                        if !policy.sets_aside_after(attempts) {
-                            tokio::time::sleep(backoff).await;
-                        }
+                    if let FailurePolicy::RetryThenPark { backoff, .. } = policy
+                        && !policy.sets_aside_after(attempts)
+                    {
+                        tokio::time::sleep(backoff).await;
                     }
                 }
             }

@@ -118,10 +118,10 @@ impl<M: RunnerModel> Runner<M> {
         let deadline = Instant::now() + timeout;
         let checkpoint = Checkpoint::live(self.model.name());
         loop {
-            if let Some(reached) = checkpoint.read_position(&self.pool).await? {
-                if reached >= position {
-                    return Ok(true);
-                }
+            if let Some(reached) = checkpoint.read_position(&self.pool).await?
+                && reached >= position
+            {
+                return Ok(true);
             }
             if Instant::now() >= deadline {
                 return Ok(false);

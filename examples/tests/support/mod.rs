@@ -45,14 +45,12 @@ impl Service {
             let mut found = Some(found);
             let mut reader = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = reader.next_line().await {
-                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if json["fields"]["message"] == "listening" {
-                        if let (Some(found), Some(addr)) =
-                            (found.take(), json["fields"]["addr"].as_str())
-                        {
-                            let _ = found.send(addr.parse::<SocketAddr>().expect("an address"));
-                        }
-                    }
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
+                    && json["fields"]["message"] == "listening"
+                    && let (Some(found), Some(addr)) =
+                        (found.take(), json["fields"]["addr"].as_str())
+                {
+                    let _ = found.send(addr.parse::<SocketAddr>().expect("an address"));
                 }
                 lines.lock().unwrap().push(line);
             }

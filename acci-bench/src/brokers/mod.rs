@@ -1,0 +1,4 @@
+//! Hand-written confirmed publishing with each broker's raw client: the baseline the
+//! relay's adapters are measured against.
+
+pub mod rabbitmq;
