@@ -61,6 +61,17 @@ impl RabbitPublisher {
         })
     }
 
+    /// A publisher that connects on its first publish (and declares the exchange then),
+    /// so that a broker away at start-up delays publication, not the program: the relay
+    /// retries a publish that cannot connect. Invalid options are refused here.
+    pub fn lazy(options: RabbitOptions) -> Result<Self, RabbitError> {
+        options.validate()?;
+        Ok(Self {
+            options,
+            link: Mutex::new(None),
+        })
+    }
+
     /// The options it was connected with.
     pub fn options(&self) -> &RabbitOptions {
         &self.options

@@ -10,7 +10,8 @@
 //! `DATABASE_URL`; the in-memory store without either), `--runner-url URL` (the
 //! projection runner's role; default the database URL), `--migrate` with `--owner-url URL`
 //! (run the migrations at start-up as the schema's owner), `--blocked-user NAME`
-//! (repeatable), `--sample-every SECONDS`, `--wait-timeout SECONDS`.
+//! (repeatable), `--sample-every SECONDS`, `--wait-timeout SECONDS`, `--publish-to
+//! AMQP_URL` with `--exchange NAME` (publish the events to RabbitMQ; see `bank-ledger`).
 
 use std::time::Duration;
 
@@ -41,11 +42,14 @@ fn config() -> Result<Config, Error> {
             "--sample-every" => config.sample_every = Duration::from_secs_f64(value()?.parse()?),
             "--wait-timeout" => config.wait_timeout = Duration::from_secs_f64(value()?.parse()?),
             "--memory" => config.database_url = None,
+            "--publish-to" => config.publish_url = Some(value()?),
+            "--exchange" => config.exchange = value()?,
             other => {
                 return Err(format!(
                     "unknown argument `{other}`; options: --listen ADDR, --database-url URL, \
                      --runner-url URL, --migrate, --owner-url URL, --blocked-user NAME, \
-                     --sample-every SECONDS, --wait-timeout SECONDS, --memory"
+                     --sample-every SECONDS, --wait-timeout SECONDS, --memory, \
+                     --publish-to AMQP_URL, --exchange NAME"
                 )
                 .into());
             }

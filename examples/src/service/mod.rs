@@ -20,8 +20,10 @@
 //! passed it (read-your-writes).
 
 mod authorize;
+mod background;
 mod error;
 mod health;
+mod publish;
 mod read;
 mod routes;
 mod telemetry;
@@ -39,6 +41,7 @@ use tokio::sync::watch;
 use crate::bank::BankAccount;
 
 pub use error::ApiError;
+pub use publish::{RELAY_NAME, SUBJECT_PREFIX};
 pub use routes::{COMMAND_ID_HEADER, POSITION_HEADER};
 pub use telemetry::{
     CORRELATION_HEADER, HEALTH_STATUS, HTTP_DURATION, HTTP_REQUESTS, PROJECTION_LAG_EVENTS,
@@ -67,6 +70,11 @@ pub struct Config {
     pub sample_every: Duration,
     /// How long a query waits for its position token (`--wait-timeout`, seconds).
     pub wait_timeout: Duration,
+    /// The RabbitMQ URL the relay publishes the events to (`--publish-to`); no relay
+    /// when `None`. Needs PostgreSQL: the relay tails its log, as the runner's role.
+    pub publish_url: Option<String>,
+    /// The topic exchange the relay publishes to (`--exchange`, default `bank`).
+    pub exchange: String,
 }
 
 impl Default for Config {
@@ -80,6 +88,8 @@ impl Default for Config {
             blocked_users: Vec::new(),
             sample_every: Duration::from_secs(5),
             wait_timeout: Duration::from_secs(5),
+            publish_url: None,
+            exchange: "bank".to_owned(),
         }
     }
 }
@@ -101,6 +111,11 @@ pub async fn run(config: Config) -> Result<(), Error> {
     let metrics = telemetry::init_metrics()?;
     let (stop, stopped) = watch::channel(false);
     let (store, read): (Arc<dyn EventStore>, _) = match &config.database_url {
+        None if config.publish_url.is_some() => {
+            return Err(
+                "--publish-to needs --database-url: the relay tails the PostgreSQL log".into(),
+            );
+        }
         None => {
             let store = Arc::new(InMemoryEventStore::new());
             let read = read::ReadSide::memory(Arc::clone(&store), stopped.clone());
@@ -115,6 +130,14 @@ pub async fn run(config: Config) -> Result<(), Error> {
             let pool = pool(url, None)?;
             let reader_pool = self::pool(url, Some(acci_postgres::projection::READ_MODEL_SCHEMA))?;
             let runner_pool = self::pool(config.runner_url.as_deref().unwrap_or(url), None)?;
+            if let Some(broker) = &config.publish_url {
+                publish::spawn_relay(
+                    runner_pool.clone(),
+                    broker,
+                    &config.exchange,
+                    stopped.clone(),
+                )?;
+            }
             let store = Arc::new(PgEventStore::from_pool(pool.clone()));
             let read = read::ReadSide::postgres(
                 read::PgPools {

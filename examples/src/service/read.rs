@@ -15,6 +15,7 @@ use acci_postgres::health::{
 use acci_postgres::{PgReadModels, ProjectionRunner};
 use tokio::sync::watch;
 
+use super::background::spawn_restarting;
 use crate::bank_view::AccountView;
 
 /// The read model and whatever keeps it current.
@@ -88,21 +89,15 @@ impl ReadSide {
         let health = HealthCheck::new(pools.app, [ProjectionTarget::from(&runner)])
             .with_instance(format!("bank-service-{}", std::process::id()));
         let background = runner.clone();
-        tokio::spawn(async move {
-            loop {
-                let mut stop = stopped.clone();
-                let shutdown = async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                };
-                match background.run(shutdown).await {
-                    Ok(()) => return,
-                    Err(error) => {
-                        tracing::error!(%error, projection = AccountView::NAME, "projection runner stopped; restarting");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        });
+        spawn_restarting(
+            "projection runner",
+            AccountView::NAME,
+            stopped,
+            move |shutdown| {
+                let runner = background.clone();
+                async move { runner.run(shutdown).await }
+            },
+        );
         ReadSide::Postgres {
             runner: Box::new(runner),
             reader: PgReadModels::from_pool(pools.reader),
