@@ -10,8 +10,9 @@
 //!
 //! The criterion benches (`cargo bench -p acci-bench`) measure the in-process hot paths,
 //! `cargo run --release -p acci-bench --bin macro-cost` what the macros cost to
-//! compile, and the `command-cost` program, run under callgrind, the instructions one
-//! command costs in the client process. All of them use the bank-account [`domain`].
+//! compile, the `command-cost` program, run under callgrind, the instructions one
+//! command costs in the client process, and `relay-cost` the relay against each broker's
+//! own confirmed publishing. All of them use the bank-account [`domain`].
 
 pub mod brokers;
 pub mod domain;
