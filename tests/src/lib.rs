@@ -8,6 +8,7 @@
 //! - [`pg`]: a migrated PostgreSQL database per test, dropped afterwards.
 //! - [`proxy`]: a TCP proxy that drops or stalls connections, for fault tests.
 //! - [`redis`]: a key prefix per test on Redis, its keys deleted afterwards.
+//! - [`relay`]: what the broker adapters' relay tests share.
 //! - `tests/`: the suite on the in-memory store, the command path end to end, and the
 //!   macros' compile-fail (`ui/`) and lint tests.
 
@@ -19,3 +20,4 @@ pub mod guides;
 pub mod pg;
 pub mod proxy;
 pub mod redis;
+pub mod relay;
