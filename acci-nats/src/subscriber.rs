@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use acci_core::publish::{
-    DefaultSubject, Delivery, SubjectRule, SubscribeError, Subscriber, matches,
+    DefaultSubject, Delivery, SubjectRule, SubscribeError, Subscriber, Subscriptions,
 };
 use acci_core::{EventKind, TenantId};
 use async_nats::jetstream::AckKind;
@@ -33,9 +33,8 @@ use crate::publisher::{connect, setup};
 pub struct NatsSubscriber {
     options: NatsOptions,
     durable: String,
-    rule: Box<dyn SubjectRule>,
+    subscriptions: Subscriptions,
     idle: Option<Duration>,
-    patterns: Vec<String>,
     messages: pull::Stream,
     /// Deliveries handed out and not yet acknowledged, by stream sequence.
     pending: HashMap<u64, async_nats::jetstream::Message>,
@@ -47,7 +46,7 @@ impl std::fmt::Debug for NatsSubscriber {
             .field("host", &self.options.host())
             .field("stream", &self.options.stream)
             .field("durable", &self.durable)
-            .field("patterns", &self.patterns)
+            .field("patterns", &self.subscriptions.patterns())
             .finish_non_exhaustive()
     }
 }
@@ -115,9 +114,8 @@ impl NatsSubscriber {
         Ok(Self {
             options,
             durable: durable.to_owned(),
-            rule: Box::new(DefaultSubject::default()),
+            subscriptions: Subscriptions::new(DefaultSubject::default()),
             idle: None,
-            patterns: Vec::new(),
             messages,
             pending: HashMap::new(),
         })
@@ -126,7 +124,7 @@ impl NatsSubscriber {
     /// Subscribes by the patterns of `rule` (the relay's [`SubjectRule`]);
     /// [`DefaultSubject::default`] unless told.
     pub fn with_subject(mut self, rule: impl SubjectRule) -> Self {
-        self.rule = Box::new(rule);
+        self.subscriptions.set_rule(rule);
         self
     }
 
@@ -158,12 +156,7 @@ impl Subscriber for NatsSubscriber {
         tenant: Option<&TenantId>,
         kinds: &[EventKind],
     ) -> Result<(), SubscribeError> {
-        for kind in kinds {
-            let pattern = self.rule.pattern(tenant, kind);
-            if !self.patterns.contains(&pattern) {
-                self.patterns.push(pattern);
-            }
-        }
+        self.subscriptions.add(tenant, kinds);
         Ok(())
     }
 
@@ -172,10 +165,7 @@ impl Subscriber for NatsSubscriber {
         tenant: Option<&TenantId>,
         kinds: &[EventKind],
     ) -> Result<(), SubscribeError> {
-        for kind in kinds {
-            let pattern = self.rule.pattern(tenant, kind);
-            self.patterns.retain(|p| *p != pattern);
-        }
+        self.subscriptions.remove(tenant, kinds);
         Ok(())
     }
 
@@ -191,7 +181,7 @@ impl Subscriber for NatsSubscriber {
             let Some(message) = next else { return Ok(None) };
             let message = message.map_err(|e| self.lost(e))?;
             let subject = message.subject.to_string();
-            if !self.patterns.iter().any(|p| matches(p, &subject)) {
+            if !self.subscriptions.matches(&subject) {
                 message.ack().await.map_err(|e| self.lost(e))?;
                 continue;
             }

@@ -28,4 +28,4 @@ pub use memory::{Fault, InMemoryPublisher};
 pub use outgoing::OutgoingMessage;
 pub use publisher::{Confirmation, PublishError, Publisher};
 pub use subject::{DefaultSubject, RESERVED, SubjectRule, matches};
-pub use subscriber::{Delivery, InMemorySubscriber, SubscribeError, Subscriber};
+pub use subscriber::{Delivery, InMemorySubscriber, SubscribeError, Subscriber, Subscriptions};

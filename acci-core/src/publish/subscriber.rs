@@ -66,6 +66,58 @@ pub trait Subscriber: Send {
     async fn nack(&mut self, delivery: &Delivery, requeue: bool) -> Result<(), SubscribeError>;
 }
 
+/// The subject patterns a subscriber holds, made by its [`SubjectRule`] from the event
+/// kinds subscribed to: what a subscriber that filters on its own side keeps and
+/// matches (the in-memory one; a JetStream consumer that reads a whole stream).
+#[derive(Debug)]
+pub struct Subscriptions {
+    rule: Box<dyn SubjectRule>,
+    patterns: Vec<String>,
+}
+
+impl Subscriptions {
+    /// None yet, their patterns to be made by `rule`.
+    pub fn new(rule: impl SubjectRule) -> Self {
+        Self {
+            rule: Box::new(rule),
+            patterns: Vec::new(),
+        }
+    }
+
+    /// Makes the patterns with `rule` from now on (the rule the relay publishes with).
+    pub fn set_rule(&mut self, rule: impl SubjectRule) {
+        self.rule = Box::new(rule);
+    }
+
+    /// Adds the pattern of each of `kinds` (of `tenant`, or of every tenant).
+    pub fn add(&mut self, tenant: Option<&TenantId>, kinds: &[EventKind]) {
+        for kind in kinds {
+            let pattern = self.rule.pattern(tenant, kind);
+            if !self.patterns.contains(&pattern) {
+                self.patterns.push(pattern);
+            }
+        }
+    }
+
+    /// Removes the pattern of each of `kinds`, as [`add`](Self::add) made it.
+    pub fn remove(&mut self, tenant: Option<&TenantId>, kinds: &[EventKind]) {
+        for kind in kinds {
+            let pattern = self.rule.pattern(tenant, kind);
+            self.patterns.retain(|p| *p != pattern);
+        }
+    }
+
+    /// Whether a message of `subject` is subscribed to.
+    pub fn matches(&self, subject: &str) -> bool {
+        self.patterns.iter().any(|p| matches(p, subject))
+    }
+
+    /// The patterns, in the order they were added.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+}
+
 /// A subscriber on an [`InMemoryPublisher`]: it delivers the messages the broker kept
 /// whose subject matches a subscribed pattern, in order, and delivers a nacked one again
 /// (first, before the rest) when asked to requeue. [`next`](Subscriber::next) answers
@@ -73,8 +125,7 @@ pub trait Subscriber: Send {
 #[derive(Debug)]
 pub struct InMemorySubscriber {
     broker: InMemoryPublisher,
-    rule: Box<dyn SubjectRule>,
-    patterns: Vec<String>,
+    subscriptions: Subscriptions,
     /// The next kept message to look at.
     cursor: usize,
     /// Messages given back to be delivered again.
@@ -86,8 +137,7 @@ impl InMemorySubscriber {
     pub fn new(broker: &InMemoryPublisher, rule: impl SubjectRule) -> Self {
         Self {
             broker: broker.clone(),
-            rule: Box::new(rule),
-            patterns: Vec::new(),
+            subscriptions: Subscriptions::new(rule),
             cursor: 0,
             requeued: VecDeque::new(),
         }
@@ -101,12 +151,7 @@ impl Subscriber for InMemorySubscriber {
         tenant: Option<&TenantId>,
         kinds: &[EventKind],
     ) -> Result<(), SubscribeError> {
-        for kind in kinds {
-            let pattern = self.rule.pattern(tenant, kind);
-            if !self.patterns.contains(&pattern) {
-                self.patterns.push(pattern);
-            }
-        }
+        self.subscriptions.add(tenant, kinds);
         Ok(())
     }
 
@@ -115,10 +160,7 @@ impl Subscriber for InMemorySubscriber {
         tenant: Option<&TenantId>,
         kinds: &[EventKind],
     ) -> Result<(), SubscribeError> {
-        for kind in kinds {
-            let pattern = self.rule.pattern(tenant, kind);
-            self.patterns.retain(|p| *p != pattern);
-        }
+        self.subscriptions.remove(tenant, kinds);
         Ok(())
     }
 
@@ -133,7 +175,7 @@ impl Subscriber for InMemorySubscriber {
         let kept = self.broker.kept();
         while let Some(message) = kept.get(self.cursor) {
             self.cursor += 1;
-            if self.patterns.iter().any(|p| matches(p, &message.subject)) {
+            if self.subscriptions.matches(&message.subject) {
                 return Ok(Some(Delivery {
                     message: message.to_incoming(),
                     tag: self.cursor as u64,
