@@ -33,7 +33,7 @@ pub struct ExportSummary {
 /// log at the tenant's newest event when it starts: it waits (up to a minute) for older
 /// transactions still open to end, so nothing can commit behind the cut; events committed
 /// while it runs are left out, and the catalogue counts exactly the events written. Memory stays
-/// flat: events are read [`BATCH`] at a time and written as they come.
+/// flat: events are read 1,000 at a time and written as they come.
 ///
 /// `pool` connects as a role that may read the tenant (`acci_app` binds it per
 /// statement, as the store does). Nothing is written to the database.
