@@ -122,14 +122,16 @@ pub async fn delete_stream(options: &NatsOptions) -> Result<(), NatsError> {
     }
 }
 
+/// The relay's error for a JetStream publish error; `ack_timeout` is the wait that ran
+/// out when it timed out.
 fn publish_error(
     error: &async_nats::jetstream::context::PublishError,
     subject: &str,
-    options: &NatsOptions,
+    ack_timeout: std::time::Duration,
 ) -> PublishError {
     match error.kind() {
         PublishErrorKind::StreamNotFound => PublishError::Unroutable(subject.to_owned()),
-        PublishErrorKind::TimedOut => PublishError::Timeout(options.ack_timeout),
+        PublishErrorKind::TimedOut => PublishError::Timeout(ack_timeout),
         PublishErrorKind::BrokenPipe => PublishError::Connection(error.to_string()),
         _ => PublishError::Nacked(error.to_string()),
     }
@@ -155,12 +157,12 @@ impl Publisher for NatsPublisher {
                 message.payload.into_bytes().into(),
             )
             .await
-            .map_err(|e| publish_error(&e, &subject, &self.options))?;
-        let options = self.options.clone();
+            .map_err(|e| publish_error(&e, &subject, self.options.ack_timeout))?;
+        let ack_timeout = self.options.ack_timeout;
         Ok(Box::pin(async move {
             sent.await
                 .map(|_| ())
-                .map_err(|e| publish_error(&e, &subject, &options))
+                .map_err(|e| publish_error(&e, &subject, ack_timeout))
         }))
     }
 
