@@ -6,65 +6,24 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use acci_core::publish::{InMemoryPublisher, OutgoingMessage, PublishError};
-use acci_core::{EventStore, ExpectedVersion, LogPosition, StreamId};
-use acci_postgres::PgEventStore;
+use acci_core::{EventStore, ExpectedVersion, StreamId};
 use acci_postgres::relay::{Relay, RelayOptions};
 use acci_tests::events::{counted, stream};
 use acci_tests::pg::{READER_LOGIN, TestDatabase};
+use acci_tests::relay::{self, fill, head};
 
 const RELAY: &str = "relay.test";
 
-/// Appends `per_stream` events to each of `streams` streams of each of `tenants` tenants,
-/// one at a time, round robin, so that consecutive events of the log are of different
-/// streams; returns how many each stream got.
-async fn fill(
-    store: &PgEventStore,
-    tenants: usize,
-    streams: usize,
-    per_stream: u64,
-) -> BTreeMap<StreamId, u64> {
-    let mut expected = BTreeMap::new();
-    let mut appended = 0;
-    while appended < per_stream {
-        let chunk = 1;
-        for t in 0..tenants {
-            for s in 0..streams {
-                let id = stream(&format!("tenant-{t}"), &format!("account.{s}"));
-                let events = (0..chunk).map(|i| counted(appended + i)).collect();
-                store
-                    .append(&id, ExpectedVersion::Any, events, None)
-                    .await
-                    .unwrap();
-                *expected.entry(id).or_insert(0) += chunk;
-            }
-        }
-        appended += chunk;
-    }
-    expected
-}
-
 /// Checks what a consumer deduplicating by message id sees: every stream's events, each
-/// once, in order. Returns how many messages were repeats.
+/// once, in order, each message under its event's id. Returns how many messages were
+/// repeats.
 fn assert_delivered(kept: &[OutgoingMessage], expected: &BTreeMap<StreamId, u64>) -> usize {
-    let mut seen = HashSet::new();
-    let mut streams: BTreeMap<StreamId, Vec<u64>> = BTreeMap::new();
-    for message in kept {
-        let event = message.to_incoming().decode_stored().unwrap();
+    let incoming: Vec<_> = kept.iter().map(OutgoingMessage::to_incoming).collect();
+    for (message, received) in kept.iter().zip(&incoming) {
+        let event = received.decode_stored().unwrap();
         assert_eq!(event.event_id.to_string(), message.message_id);
-        if seen.insert(message.message_id.clone()) {
-            streams
-                .entry(event.stream)
-                .or_default()
-                .push(event.sequence);
-        }
     }
-    assert_eq!(streams.len(), expected.len(), "every stream arrives");
-    for (id, count) in expected {
-        let sequences = &streams[id];
-        let wanted: Vec<u64> = (1..=*count).collect();
-        assert_eq!(sequences, &wanted, "stream {id}: all, once, in order");
-    }
-    kept.len() - seen.len()
+    relay::assert_delivered(&incoming, expected)
 }
 
 fn options() -> RelayOptions {
@@ -112,22 +71,6 @@ async fn until(what: &str, done: impl Fn() -> bool) {
     while !done() {
         assert!(Instant::now() < deadline, "{what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// The last position of the log.
-async fn head(db: &TestDatabase) -> LogPosition {
-    let admin = db.pool_as(None, 1).await;
-    let (commit, position): (String, i64) = sqlx::query_as(
-        "SELECT transaction_id::text, position FROM event_store.events \
-         ORDER BY transaction_id DESC, position DESC LIMIT 1",
-    )
-    .fetch_one(&admin)
-    .await
-    .unwrap();
-    LogPosition {
-        commit: commit.parse().unwrap(),
-        position: position as u64,
     }
 }
 
