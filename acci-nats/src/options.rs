@@ -87,12 +87,7 @@ impl NatsOptions {
 
     /// The host and port of the URL, to name the server in errors without credentials.
     pub fn host(&self) -> String {
-        let rest = self.url.split_once("://").map_or(&*self.url, |(_, r)| r);
-        let authority = rest.split('/').next().unwrap_or_default();
-        authority
-            .rsplit_once('@')
-            .map_or(authority, |(_, h)| h)
-            .to_owned()
+        acci_core::publish::broker_host(&self.url).to_owned()
     }
 }
 

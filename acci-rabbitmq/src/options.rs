@@ -61,10 +61,7 @@ impl RabbitOptions {
 
     /// The host and port of the URL, to name the broker in errors without its password.
     pub fn host(&self) -> String {
-        let rest = self.url.split_once("://").map_or(&*self.url, |(_, r)| r);
-        let authority = rest.split('/').next().unwrap_or_default();
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        host.to_owned()
+        acci_core::publish::broker_host(&self.url).to_owned()
     }
 }
 

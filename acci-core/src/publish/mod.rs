@@ -26,6 +26,6 @@ mod subscriber;
 pub use incoming::{IncomingError, IncomingMessage, log_position};
 pub use memory::{Fault, InMemoryPublisher};
 pub use outgoing::OutgoingMessage;
-pub use publisher::{Confirmation, PublishError, Publisher};
+pub use publisher::{Confirmation, PublishError, Publisher, broker_host};
 pub use subject::{DefaultSubject, RESERVED, SubjectRule, matches};
 pub use subscriber::{Delivery, InMemorySubscriber, SubscribeError, Subscriber, Subscriptions};

@@ -76,3 +76,28 @@ impl PublishError {
         )
     }
 }
+
+/// The host and port of a broker URL (`scheme://user:password@host:port/path`), to name
+/// the broker in an error without its credentials.
+pub fn broker_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::broker_host;
+
+    #[test]
+    fn the_host_leaves_the_credentials_and_the_path_out() {
+        assert_eq!(
+            broker_host("amqp://guest:secret@10.0.0.1:5672/%2f"),
+            "10.0.0.1:5672"
+        );
+        assert_eq!(broker_host("nats://127.0.0.1:4222"), "127.0.0.1:4222");
+        assert_eq!(broker_host("localhost:4222"), "localhost:4222");
+    }
+}
