@@ -28,40 +28,18 @@
 //! ratio is what the relay adds over any publisher.
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use acci_bench::relay::{self, KIND};
+use acci_bench::Error;
+use acci_bench::brokers::target::{Broker, Target};
+use acci_bench::relay;
 use acci_bench::report::{Bound, Check, Measurement, Report, System};
 use acci_bench::setup::BenchDatabase;
-use acci_bench::{Error, brokers};
-use acci_core::publish::{
-    DefaultSubject, InMemoryPublisher, InMemorySubscriber, OutgoingMessage, Publisher, Subscriber,
-};
-use acci_nats::{NatsOptions, NatsPublisher, NatsSubscriber};
-use acci_postgres::relay::Relay;
-use acci_postgres::{DEFAULT_DATABASE_URL, PgEventStore};
-use acci_rabbitmq::{RabbitOptions, RabbitPublisher, RabbitSubscriber};
+use acci_core::publish::DefaultSubject;
+use acci_postgres::DEFAULT_DATABASE_URL;
 
 /// The relay's share of the plain loop's throughput it must reach.
 const TARGET: f64 = 0.8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Broker {
-    Memory,
-    RabbitMq,
-    Nats,
-}
-
-impl Broker {
-    fn name(self) -> &'static str {
-        match self {
-            Broker::Memory => "memory",
-            Broker::RabbitMq => "rabbitmq",
-            Broker::Nats => "nats",
-        }
-    }
-}
 
 struct Options {
     brokers: Vec<Broker>,
@@ -168,7 +146,7 @@ async fn measure(
     let messages = relay::messages(&pool, &DefaultSubject::default()).await?;
     let n = messages.len() as u64;
     let scenario = format!("relay_{}", broker.name());
-    let target = Target::new(broker, &scenario).await?;
+    let target = Target::new(broker).await?;
 
     let mut raw = None;
     let mut acci = None;
@@ -220,7 +198,14 @@ async fn measure(
     sqlx::query("TRUNCATE event_store.events")
         .execute(&pool)
         .await?;
-    let latencies = target.latency(database, options).await?;
+    let latencies = target
+        .latency(
+            database,
+            options.window,
+            options.latency_events,
+            options.rate,
+        )
+        .await?;
     let mut live = Measurement::new(
         &format!("{scenario}_latency"),
         System::Acci,
@@ -244,234 +229,4 @@ async fn measure(
         Bound::Reported,
     ));
     target.teardown().await
-}
-
-/// Where one broker's messages go, and its two publishers.
-enum Target {
-    Memory(InMemoryPublisher),
-    /// The exchange (and its bound queue, of the same name).
-    RabbitMq {
-        url: String,
-        exchange: String,
-    },
-    /// The stream, taking `acci.>`.
-    Nats {
-        url: String,
-        stream: String,
-    },
-}
-
-impl Target {
-    async fn new(broker: Broker, _scenario: &str) -> Result<Self, Error> {
-        let id = uuid::Uuid::new_v4().simple();
-        let target = match broker {
-            Broker::Memory => Target::Memory(InMemoryPublisher::new()),
-            Broker::RabbitMq => Target::RabbitMq {
-                url: std::env::var("RABBITMQ_URL")
-                    .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into()),
-                exchange: format!("acci.bench.{id}"),
-            },
-            Broker::Nats => Target::Nats {
-                url: std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into()),
-                stream: format!("acci_bench_{id}"),
-            },
-        };
-        target.fresh().await?;
-        Ok(target)
-    }
-
-    /// An empty exchange and queue, or stream, before each run: the queue does not
-    /// grow from run to run, and JetStream does not drop a run's messages as repeats of
-    /// the last one's ids.
-    async fn fresh(&self) -> Result<(), Error> {
-        match self {
-            Target::Memory(_) => {}
-            Target::RabbitMq { url, exchange } => {
-                let _ = brokers::rabbitmq::teardown(url, exchange).await;
-                brokers::rabbitmq::setup(url, exchange).await?;
-            }
-            Target::Nats { url, stream } => {
-                let _ = brokers::nats::teardown(url, stream).await;
-                brokers::nats::setup(url, stream).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The hand-written loop: `messages` published with `window` confirmations
-    /// outstanding at most.
-    async fn raw(&self, messages: &[OutgoingMessage], window: usize) -> Result<Duration, Error> {
-        self.fresh().await?;
-        Ok(match self {
-            Target::Memory(broker) => trait_loop(broker, messages, window).await?,
-            Target::RabbitMq { url, exchange } => {
-                brokers::rabbitmq::raw_confirmed_publish(url, exchange, messages, window).await?
-            }
-            Target::Nats { url, .. } => {
-                brokers::nats::raw_confirmed_publish(url, messages, window).await?
-            }
-        })
-    }
-
-    fn rabbit_options(url: &str, exchange: &str) -> RabbitOptions {
-        RabbitOptions::new(url, exchange)
-    }
-
-    fn nats_options(url: &str, stream: &str, window: usize) -> NatsOptions {
-        let mut options = NatsOptions::new(url, stream);
-        options.create_stream = false;
-        options.max_pending = window;
-        options
-    }
-
-    async fn relay(
-        &self,
-        pool: &sqlx::PgPool,
-        name: &'static str,
-        options: acci_postgres::relay::RelayOptions,
-        n: u64,
-    ) -> Result<Duration, Error> {
-        self.fresh().await?;
-        match self {
-            Target::Memory(broker) => {
-                relay::relay_throughput(pool, name, broker.clone(), options, n).await
-            }
-            Target::RabbitMq { url, exchange } => {
-                let publisher =
-                    RabbitPublisher::connect(Self::rabbit_options(url, exchange)).await?;
-                relay::relay_throughput(pool, name, publisher, options, n).await
-            }
-            Target::Nats { url, stream } => {
-                let publisher =
-                    NatsPublisher::connect(Self::nats_options(url, stream, options.window)).await?;
-                relay::relay_throughput(pool, name, publisher, options, n).await
-            }
-        }
-    }
-
-    async fn latency(
-        &self,
-        database: &BenchDatabase,
-        options: &Options,
-    ) -> Result<acci_bench::report::Latencies, Error> {
-        self.fresh().await?;
-        let store = Arc::new(PgEventStore::from_pool(database.owner_pool(2).await?));
-        let pool = database.owner_pool(2).await?;
-        let relay_options = relay::options(options.window, 1);
-        let (n, rate) = (options.latency_events, options.rate);
-        match self {
-            Target::Memory(_) => {
-                let broker = InMemoryPublisher::new();
-                let relay =
-                    Relay::new(pool, "relay.live", broker.clone())?.with_options(relay_options)?;
-                let mut subscriber =
-                    PollingSubscriber(InMemorySubscriber::new(&broker, DefaultSubject::default()));
-                subscriber.subscribe(None, &[KIND]).await?;
-                relay::commit_to_consumer(store, relay, subscriber, n, rate).await
-            }
-            Target::RabbitMq { url, exchange } => {
-                let rabbit = Self::rabbit_options(url, exchange);
-                let mut subscriber =
-                    RabbitSubscriber::connect(rabbit.clone(), &format!("{exchange}.live"), 256)
-                        .await?;
-                subscriber.subscribe(None, &[KIND]).await?;
-                let publisher = RabbitPublisher::connect(rabbit).await?;
-                let relay =
-                    Relay::new(pool, "relay.live", publisher)?.with_options(relay_options)?;
-                let latencies = relay::commit_to_consumer(store, relay, subscriber, n, rate).await;
-                let _ = acci_rabbitmq::delete_queue(
-                    &Self::rabbit_options(url, exchange),
-                    &format!("{exchange}.live"),
-                )
-                .await;
-                latencies
-            }
-            Target::Nats { url, stream } => {
-                let nats = Self::nats_options(url, stream, options.window);
-                let mut subscriber = NatsSubscriber::connect(nats.clone(), "live", 256).await?;
-                subscriber.subscribe(None, &[KIND]).await?;
-                let publisher = NatsPublisher::connect(nats).await?;
-                let relay =
-                    Relay::new(pool, "relay.live", publisher)?.with_options(relay_options)?;
-                relay::commit_to_consumer(store, relay, subscriber, n, rate).await
-            }
-        }
-    }
-
-    async fn teardown(&self) -> Result<(), Error> {
-        match self {
-            Target::Memory(_) => {}
-            Target::RabbitMq { url, exchange } => {
-                brokers::rabbitmq::teardown(url, exchange).await?
-            }
-            Target::Nats { url, stream } => brokers::nats::teardown(url, stream).await?,
-        }
-        Ok(())
-    }
-}
-
-/// Publishes `messages` through any [`Publisher`], `window` confirmations outstanding.
-async fn trait_loop<P: Publisher>(
-    publisher: &P,
-    messages: &[OutgoingMessage],
-    window: usize,
-) -> Result<Duration, Error> {
-    let started = Instant::now();
-    let mut pending = std::collections::VecDeque::with_capacity(window);
-    for message in messages {
-        if pending.len() == window {
-            let confirmation: acci_core::publish::Confirmation =
-                pending.pop_front().expect("a confirmation");
-            confirmation.await?;
-        }
-        pending.push_back(publisher.publish(message.clone()).await?);
-    }
-    for confirmation in pending {
-        confirmation.await?;
-    }
-    Ok(started.elapsed())
-}
-
-/// The in-memory subscriber answers `None` when nothing is there yet; this one waits.
-struct PollingSubscriber(InMemorySubscriber);
-
-#[async_trait::async_trait]
-impl Subscriber for PollingSubscriber {
-    async fn subscribe(
-        &mut self,
-        tenant: Option<&acci_core::TenantId>,
-        kinds: &[acci_core::EventKind],
-    ) -> Result<(), acci_core::publish::SubscribeError> {
-        self.0.subscribe(tenant, kinds).await
-    }
-    async fn unsubscribe(
-        &mut self,
-        tenant: Option<&acci_core::TenantId>,
-        kinds: &[acci_core::EventKind],
-    ) -> Result<(), acci_core::publish::SubscribeError> {
-        self.0.unsubscribe(tenant, kinds).await
-    }
-    async fn next(
-        &mut self,
-    ) -> Result<Option<acci_core::publish::Delivery>, acci_core::publish::SubscribeError> {
-        loop {
-            if let Some(delivery) = self.0.next().await? {
-                return Ok(Some(delivery));
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-    }
-    async fn ack(
-        &mut self,
-        delivery: &acci_core::publish::Delivery,
-    ) -> Result<(), acci_core::publish::SubscribeError> {
-        self.0.ack(delivery).await
-    }
-    async fn nack(
-        &mut self,
-        delivery: &acci_core::publish::Delivery,
-        requeue: bool,
-    ) -> Result<(), acci_core::publish::SubscribeError> {
-        self.0.nack(delivery, requeue).await
-    }
 }

@@ -3,3 +3,4 @@
 
 pub mod nats;
 pub mod rabbitmq;
+pub mod target;
